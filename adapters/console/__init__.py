@@ -1,0 +1,1 @@
+"""The console platform: a terminal that plays a study channel and your DM."""

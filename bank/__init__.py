@@ -1,0 +1,1 @@
+"""The question bank: bundled YAML files, their schema and the loader."""

@@ -1,0 +1,100 @@
+"""Wires settings, storage, the bank and platform ports into a running service.
+
+Nothing here runs at import time; `build(settings)` does it all, and tests pass their
+own clock and ports in.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bank.loader import Bank, load_bank
+from bot.clock import SystemClock
+from bot.config import Settings
+from bot.ports import ChatPort, Clock
+from bot.service import DrillService
+from bot.storage.database import (
+    create_engine,
+    is_sqlite,
+    redact_url,
+    session_factory,
+    sqlite_path,
+    upgrade,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened, written or migrated; the message says which and why."""
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bank: Bank
+    service: DrillService
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def check_sqlite_location(url: str) -> None:
+    path = sqlite_path(url)
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.exists():
+        raise DatabaseUnavailable(f"database {url}: folder {folder} does not exist")
+    if path.exists() and not path.is_file():
+        raise DatabaseUnavailable(f"database {url}: {path} is not a file")
+
+
+async def open_database(settings: Settings) -> AsyncEngine:
+    """An engine on a reachable, migrated database, or DatabaseUnavailable."""
+    url = settings.database_url
+    shown = redact_url(url)
+    if is_sqlite(url):
+        check_sqlite_location(url)
+    try:
+        engine = create_engine(url)
+    except Exception as error:  # a malformed URL or missing driver: say so in one line
+        raise DatabaseUnavailable(f"database {shown}: {error}") from None
+    try:
+        await upgrade(engine)
+    except (OperationalError, DBAPIError, OSError) as error:
+        await engine.dispose()
+        reason = getattr(error, "orig", None) or error
+        raise DatabaseUnavailable(
+            f"database {shown}: {str(reason).strip().splitlines()[0]}"
+        ) from None
+    return engine
+
+
+async def build(
+    settings: Settings,
+    *,
+    ports: Mapping[str, ChatPort],
+    clock: Clock | None = None,
+    bank: Bank | None = None,
+) -> App:
+    bank = bank if bank is not None else load_bank(list(settings.bank.paths))
+    engine = await open_database(settings)
+    sessions = session_factory(engine)
+    service = DrillService(
+        sessions=sessions,
+        ports=ports,
+        clock=clock or SystemClock(),
+        bank=bank,
+        settings=settings,
+    )
+    await service.sync_bank()
+    return App(settings=settings, engine=engine, sessions=sessions, bank=bank, service=service)

@@ -1,0 +1,291 @@
+"""The `drillbot` command. Thin: parse options, build the app, report errors in one line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bank.loader import BankError, bundled_files, expand_paths, load_bank, load_files
+from bot.bootstrap import DatabaseUnavailable, build, open_database
+from bot.commands import CORE_COMMANDS, markdown_table
+from bot.config import ConfigError, Settings, load_settings
+
+logger = logging.getLogger("drillbot")
+
+EXIT_BANK = 1
+EXIT_CONFIG = 2
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"drillbot: {message}", err=True)
+    sys.exit(code)
+
+
+def _settings(ctx: click.Context, database_url: str | None = None) -> Settings:
+    try:
+        settings = load_settings(ctx.obj["config"], database_url=database_url)
+    except ConfigError as error:
+        _fail(str(error), EXIT_CONFIG)
+    _configure_logging(ctx.obj.get("log_level") or settings.log_level)
+    return settings
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    # Libraries are chatty at INFO; their warnings still show.
+    for noisy in ("alembic", "aiosqlite", "sqlalchemy", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+
+
+def _async(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
+    @wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            asyncio.run(function(*args, **kwargs))
+        except DatabaseUnavailable as error:
+            _fail(str(error), EXIT_CONFIG)
+        except BankError as error:
+            _fail(f"the question bank has problems:\n{error}", EXIT_BANK)
+        except KeyboardInterrupt:
+            click.echo("", err=True)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Settings file (default: ./drillbot.yaml if present).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default=None,
+    help="Override log_level from the settings file.",
+)
+@click.pass_context
+def main(ctx: click.Context, config: Path | None, log_level: str | None) -> None:
+    """drillbot: daily ML / AI interview drills for study channels."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    ctx.obj["log_level"] = log_level
+
+
+DB_OPTION = click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="Database URL (default: DRILLBOT_DATABASE_URL, then database.url, then ./drillbot.db).",
+)
+
+
+@main.command()
+@click.option(
+    "--platform",
+    type=click.Choice(["console"]),
+    default="console",
+    show_default=True,
+    help="Where drillbot talks to people.",
+)
+@DB_OPTION
+@click.pass_context
+def run(ctx: click.Context, platform: str, database_url: str | None) -> None:
+    """Start drillbot: migrate the database, load the bank, serve the platform."""
+    settings = _settings(ctx, database_url)
+    _run(settings, platform)
+
+
+@_async
+async def _run(settings: Settings, platform: str) -> None:
+    from adapters.console.app import run_console
+    from adapters.console.port import ConsolePort
+
+    port = ConsolePort(
+        out=sys.stdout, channel=settings.console.channel, charts_dir=settings.console.charts_dir
+    )
+    app = await build(settings, ports={"console": port})
+    try:
+        await app.service.outbox.resume_pending()
+        await run_console(app.service)
+    finally:
+        await app.close()
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@DB_OPTION
+@click.pass_context
+def db_upgrade(ctx: click.Context, database_url: str | None) -> None:
+    """Apply every pending migration (drillbot also does this on start)."""
+    settings = _settings(ctx, database_url)
+    _upgrade(settings)
+
+
+@_async
+async def _upgrade(settings: Settings) -> None:
+    from bot.storage.database import current_revision, redact_url
+
+    engine = await open_database(settings)
+    try:
+        revision = await current_revision(engine)
+    finally:
+        await engine.dispose()
+    click.echo(f"database {redact_url(settings.database_url)} is at revision {revision}")
+
+
+@main.group()
+def bank() -> None:
+    """Check and explore the question bank."""
+
+
+@bank.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+def bank_validate(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Check bank files (default: the bundled bank plus bank.paths) and name every problem."""
+    if paths:
+        missing = [path for path in paths if not path.exists()]
+        if missing:
+            _fail(f"{missing[0]}: no such file or directory", EXIT_BANK)
+        files = expand_paths(paths)
+        try:
+            loaded = load_files(files)
+        except BankError as error:
+            _report_issues(error)
+        click.echo(f"ok: {len(loaded)} questions in {len(files)} files")
+        return
+    settings = _settings(ctx)
+    try:
+        loaded = load_bank(list(settings.bank.paths))
+    except BankError as error:
+        _report_issues(error)
+    for warning in loaded.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    count = len(bundled_files()) + len(expand_paths(settings.bank.paths))
+    click.echo(f"ok: {len(loaded)} questions in {count} files")
+
+
+def _report_issues(error: BankError) -> None:
+    for issue in error.issues:
+        click.echo(str(issue), err=True)
+    _fail(f"{len(error.issues)} problem(s) found", EXIT_BANK)
+
+
+def _load_or_fail(ctx: click.Context):
+    settings = _settings(ctx)
+    try:
+        return load_bank(list(settings.bank.paths))
+    except BankError as error:
+        _report_issues(error)
+
+
+@bank.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def bank_stats(ctx: click.Context, as_json: bool) -> None:
+    """Count questions by track and level."""
+    loaded = _load_or_fail(ctx)
+    questions = list(loaded)
+    by_track = Counter(q.track for q in questions)
+    by_level = Counter(q.level for q in questions)
+    by_source = Counter(q.source.split()[0] if q.source else "(none)" for q in questions)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "total": len(questions),
+                    "by_track": dict(sorted(by_track.items())),
+                    "by_level": dict(sorted(by_level.items())),
+                    "by_source": dict(sorted(by_source.items())),
+                },
+                indent=2,
+            )
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    from bank.schema import LEVELS, TRACKS
+
+    table = Table(title=f"{len(questions)} questions")
+    table.add_column("track")
+    levels = [level for level in LEVELS if by_level[level]]
+    for level in levels:
+        table.add_column(level, justify="right")
+    table.add_column("total", justify="right", style="bold")
+    cells = Counter((q.track, q.level) for q in questions)
+    for track in TRACKS:
+        if by_track[track]:
+            table.add_row(
+                track, *(str(cells[(track, level)] or "") for level in levels), str(by_track[track])
+            )
+    Console().print(table)
+
+
+@bank.command("show")
+@click.argument("question_id")
+@click.pass_context
+def bank_show(ctx: click.Context, question_id: str) -> None:
+    """Print one question with its answer and rubric."""
+    loaded = _load_or_fail(ctx)
+    question = loaded.get(question_id)
+    if question is None:
+        _fail(f"no question with id {question_id!r} (try: drillbot bank search WORDS)", EXIT_BANK)
+    click.echo(json.dumps(question.model_dump(mode="json"), indent=2, ensure_ascii=False))
+
+
+@bank.command("search")
+@click.argument("words", nargs=-1, required=True)
+@click.pass_context
+def bank_search(ctx: click.Context, words: tuple[str, ...]) -> None:
+    """Find questions whose id, prompt, tags or answer contain every word."""
+    loaded = _load_or_fail(ctx)
+    needles = [word.lower() for word in words]
+    hits = 0
+    for question in loaded:
+        haystack = " ".join(
+            [question.id, question.prompt, question.answer, *question.tags, *question.companies]
+        ).lower()
+        if all(needle in haystack for needle in needles):
+            hits += 1
+            prompt = " ".join(question.prompt.split())
+            click.echo(f"{question.id:<12} {question.track:<16} {question.level:<13} {prompt[:90]}")
+    if not hits:
+        click.echo("no matching questions")
+
+
+@main.command("commands")
+@click.option("--markdown", is_flag=True, help="Print the table used in the README.")
+def commands(markdown: bool) -> None:
+    """List the chat commands every platform offers."""
+    if markdown:
+        click.echo(markdown_table(CORE_COMMANDS))
+        return
+    for command in CORE_COMMANDS:
+        click.echo(f"{command.usage():<40} {command.help}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

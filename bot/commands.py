@@ -1,0 +1,357 @@
+"""Every chat command, declared once.
+
+Each platform parses what a member typed (or the slash-command options it received)
+against these declarations, and `/help`, the Discord command tree and the README's
+command table are all rendered from them, so a command added here appears everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class UsageError(ValueError):
+    """What a member typed does not fit a command; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ParamType:
+    """How one argument is written and read back."""
+
+    name: str
+
+    def parse(self, text: str) -> Any:  # pragma: no cover - every subclass overrides
+        raise NotImplementedError
+
+    def accepts(self, text: str) -> bool:
+        try:
+            self.parse(text)
+        except ValueError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class IntType(ParamType):
+    minimum: int = 1
+    maximum: int = 1000
+
+    def parse(self, text: str) -> int:
+        if not re.fullmatch(r"[+-]?\d+", text.strip()):
+            raise ValueError(f"expected a whole number, got {text!r}")
+        value = int(text)
+        if not self.minimum <= value <= self.maximum:
+            raise ValueError(f"must be between {self.minimum} and {self.maximum}, got {value}")
+        return value
+
+
+@dataclass(frozen=True)
+class WordType(ParamType):
+    pattern: str = r"\S+"
+
+    def parse(self, text: str) -> str:
+        if not re.fullmatch(self.pattern, text):
+            raise ValueError(f"{text!r} is not a valid {self.name}")
+        return text
+
+
+@dataclass(frozen=True)
+class ChoiceType(ParamType):
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> str:
+        value = text.strip().lower()
+        if value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
+        return value
+
+
+@dataclass(frozen=True)
+class LocalTimeType(ParamType):
+    def parse(self, text: str) -> time:
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
+        if not match:
+            raise ValueError(f"expected a time like 08:30, got {text!r}")
+        return time(int(match[1]), int(match[2]))
+
+
+@dataclass(frozen=True)
+class TimeZoneType(ParamType):
+    def parse(self, text: str) -> str:
+        name = text.strip()
+        if "/" not in name and name.upper() != "UTC":
+            raise ValueError(f"expected a timezone like Europe/Berlin, got {text!r}")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {text!r} (try Europe/Berlin or UTC)") from None
+        return name
+
+
+@dataclass(frozen=True)
+class DateType(ParamType):
+    def parse(self, text: str) -> date:
+        try:
+            return date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"expected a date like 2026-12-01, got {text!r}") from None
+
+
+WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAY_SETS = {
+    "daily": tuple(range(7)),
+    "everyday": tuple(range(7)),
+    "weekdays": tuple(range(5)),
+    "weekends": (5, 6),
+}
+
+
+@dataclass(frozen=True)
+class WeekdaysType(ParamType):
+    """`weekdays`, `daily`, `weekends`, `mon-fri`, `mon,wed,fri`: a tuple of ISO weekday indexes."""
+
+    def parse(self, text: str) -> tuple[int, ...]:
+        value = text.strip().lower()
+        if value in _DAY_SETS:
+            return _DAY_SETS[value]
+        days: set[int] = set()
+        for part in value.split(","):
+            if "-" in part:
+                start, _, end = part.partition("-")
+                if start not in WEEKDAY_NAMES or end not in WEEKDAY_NAMES:
+                    raise ValueError(f"expected days like mon-fri, got {text!r}")
+                first, last = WEEKDAY_NAMES.index(start), WEEKDAY_NAMES.index(end)
+                span = (
+                    range(first, last + 1)
+                    if first <= last
+                    else [*range(first, 7), *range(last + 1)]
+                )
+                days.update(span)
+            elif part in WEEKDAY_NAMES:
+                days.add(WEEKDAY_NAMES.index(part))
+            else:
+                raise ValueError(f"expected days like mon-fri or weekdays, got {text!r}")
+        return tuple(sorted(days))
+
+
+@dataclass(frozen=True)
+class ListType(ParamType):
+    """A comma-separated list of words, each checked against `choices` when given."""
+
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> tuple[str, ...]:
+        items = tuple(item.strip().lower() for item in text.split(",") if item.strip())
+        if not items:
+            raise ValueError("expected a comma-separated list")
+        unknown = [item for item in items if self.choices and item not in self.choices]
+        if unknown:
+            raise ValueError(
+                f"unknown {', '.join(unknown)} (choose from {', '.join(self.choices)})"
+            )
+        return items
+
+
+TRACKS = ("deep-learning", "llm", "ai-engineering", "ml-system-design")
+LEVELS = ("quickfire", "screening", "deep-dive", "staff", "system-design", "research", "scenario")
+
+CARD = IntType("card", minimum=1, maximum=2**62)
+
+
+@dataclass(frozen=True)
+class Param:
+    """One argument. ``keyword`` params are written ``name=value``; others by position.
+
+    Optional positional params are matched by type, so `subscribe 08:30 weekdays` and
+    `subscribe weekdays 08:30` both work.
+    """
+
+    name: str
+    type: ParamType
+    help: str
+    required: bool = False
+    default: Any = None
+    keyword: bool = False
+
+    def usage(self) -> str:
+        if self.keyword:
+            return f"[{self.name}={self.type.name}]"
+        return f"<{self.name}>" if self.required else f"[{self.name}]"
+
+
+@dataclass(frozen=True)
+class Command:
+    """A chat command: its words (``("drillbot", "subscribe")``), params and help."""
+
+    path: tuple[str, ...]
+    help: str
+    params: tuple[Param, ...] = ()
+    admin_only: bool = False
+    dm_only: bool = False
+    examples: tuple[str, ...] = field(default=())
+
+    @property
+    def name(self) -> str:
+        return " ".join(self.path)
+
+    def usage(self) -> str:
+        return " ".join(["/" + self.name, *(param.usage() for param in self.params)])
+
+    def parse(self, tokens: Sequence[str]) -> dict[str, Any]:
+        """Read typed words into argument values, or raise UsageError with the usage line."""
+        values: dict[str, Any] = {}
+        positionals = [param for param in self.params if not param.keyword]
+        keywords = {param.name: param for param in self.params if param.keyword}
+        pending = list(positionals)
+        for token in tokens:
+            name, sep, raw = token.partition("=")
+            if sep and name.lower() in keywords:
+                param = keywords[name.lower()]
+                values[param.name] = self._convert(param, raw)
+                continue
+            param = self._next_positional(pending, token)
+            values[param.name] = self._convert(param, token)
+            pending.remove(param)
+        for param in self.params:
+            if param.name not in values:
+                if param.required:
+                    raise UsageError(f"missing <{param.name}>. Usage: {self.usage()}")
+                values[param.name] = param.default
+        return values
+
+    def coerce(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Check already-split options (a Discord slash command's) against the declaration."""
+        tokens = []
+        for param in self.params:
+            value = raw.get(param.name)
+            if value is None or value == "":
+                continue
+            tokens.append(f"{param.name}={value}" if param.keyword else str(value))
+        return self.parse(tokens)
+
+    def _next_positional(self, pending: list[Param], token: str) -> Param:
+        if not pending:
+            raise UsageError(f"unexpected {token!r}. Usage: {self.usage()}")
+        for param in pending:
+            if param.required or param.type.accepts(token):
+                return param
+        return pending[0]
+
+    def _convert(self, param: Param, raw: str) -> Any:
+        try:
+            return param.type.parse(raw)
+        except ValueError as error:
+            raise UsageError(f"{param.name}: {error}. Usage: {self.usage()}") from None
+
+
+class CommandCatalog:
+    """The commands the core offers, looked up by the words a member typed."""
+
+    def __init__(self, commands: Iterable[Command]) -> None:
+        self._commands = tuple(commands)
+        self._by_path = {command.path: command for command in self._commands}
+        if len(self._by_path) != len(self._commands):
+            raise ValueError("two commands share a name")
+
+    def __iter__(self):
+        return iter(self._commands)
+
+    def get(self, name: str) -> Command | None:
+        return self._by_path.get(tuple(name.split()))
+
+    def resolve(self, words: Sequence[str]) -> tuple[Command, list[str]]:
+        """The longest command path that starts `words`, and the words left as its args."""
+        lowered = [word.lower() for word in words]
+        for length in range(min(len(words), 3), 0, -1):
+            command = self._by_path.get(tuple(lowered[:length]))
+            if command:
+                return command, list(words[length:])
+        raise UsageError(self._unknown_hint(lowered))
+
+    def parse_line(self, line: str) -> tuple[Command, dict[str, Any]]:
+        """Parse `/drill 3` (leading slash optional) into a command and its arguments."""
+        words = line.strip().lstrip("/").split()
+        if not words:
+            raise UsageError("type /help to see every command")
+        command, rest = self.resolve(words)
+        return command, command.parse(rest)
+
+    def groups(self) -> dict[str, list[Command]]:
+        """Commands by their first word, for platforms with command groups."""
+        grouped: dict[str, list[Command]] = {}
+        for command in self._commands:
+            grouped.setdefault(command.path[0], []).append(command)
+        return grouped
+
+    def _unknown_hint(self, words: Sequence[str]) -> str:
+        if not words:
+            return "type /help to see every command"
+        group = [command for command in self._commands if command.path[0] == words[0]]
+        if group:
+            names = ", ".join(
+                " ".join(command.path[1:]) for command in group if len(command.path) > 1
+            )
+            return f"unknown /{words[0]} subcommand {' '.join(words[1:2])!r}; try one of: {names}"
+        return f"unknown command /{words[0]}; type /help to see every command"
+
+
+def help_text(catalog: CommandCatalog, *, include_admin: bool = True) -> str:
+    lines = ["*drillbot commands*"]
+    for command in catalog:
+        if command.admin_only and not include_admin:
+            continue
+        suffix = " (admins only)" if command.admin_only else ""
+        lines.append(f"- `{command.usage()}`: {command.help}{suffix}")
+    return "\n".join(lines)
+
+
+def markdown_table(catalog: CommandCatalog) -> str:
+    """The README's command table, so the docs cannot drift from the code."""
+    rows = ["| command | what it does | who |", "|---|---|---|"]
+    for command in catalog:
+        who = "admins" if command.admin_only else "everyone"
+        rows.append(f"| `{command.usage()}` | {command.help} | {who} |")
+    return "\n".join(rows)
+
+
+CORE_COMMANDS = CommandCatalog(
+    [
+        Command(
+            ("help",),
+            "List every command.",
+        ),
+        Command(
+            ("drill",),
+            "Get a few questions now, chosen by spaced repetition.",
+            (
+                Param("count", IntType("count", 1, 10), "how many questions (1-10)", default=3),
+                Param("track", ChoiceType("track", TRACKS), "only this track", keyword=True),
+                Param("level", ChoiceType("level", LEVELS), "only this level", keyword=True),
+            ),
+            examples=("/drill", "/drill 5 track=llm"),
+        ),
+        Command(
+            ("reveal",),
+            "Show a card's model answer and its Strong / Lean / No Hire rubric.",
+            (Param("card", CARD, "the card number shown on the question", required=True),),
+        ),
+        Command(
+            ("grade",),
+            "Grade yourself on a card: strong, lean or no (same as reacting 🟢 🟡 🔴).",
+            (
+                Param("card", CARD, "the card number", required=True),
+                Param(
+                    "grade",
+                    ChoiceType("grade", ("strong", "lean", "no")),
+                    "your grade",
+                    required=True,
+                ),
+            ),
+        ),
+    ]
+)

@@ -1,0 +1,66 @@
+"""The ports the core talks through: a chat platform and a clock."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.domain.grades import Grade
+from bot.events import Conversation
+from bot.messages import Image, Message
+
+
+class PlatformError(Exception):
+    """A platform refused or failed a call; `permanent` ones are not retried."""
+
+    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.code = code
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sent:
+    """Where a message landed: enough to react to it, update it or thread under it."""
+
+    channel_ref: str
+    message_ref: str
+
+
+class ChatPort(Protocol):
+    """Outbound I/O for one platform. Implementations render neutral messages."""
+
+    platform: str
+
+    async def post(
+        self, *, channel_ref: str, message: Message, thread_ref: str | None = None
+    ) -> Sent: ...
+
+    async def send_dm(self, *, user_ref: str, message: Message) -> Sent: ...
+
+    async def reply(
+        self,
+        *,
+        conversation: Conversation,
+        user_ref: str,
+        message: Message,
+        ephemeral: bool = False,
+    ) -> Sent | None: ...
+
+    async def add_reactions(
+        self, *, channel_ref: str, message_ref: str, grades: Sequence[Grade]
+    ) -> None: ...
+
+    async def update(self, *, channel_ref: str, message_ref: str, message: Message) -> None: ...
+
+    async def upload_image(
+        self, *, channel_ref: str, image: Image, thread_ref: str | None = None
+    ) -> Sent: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...

@@ -1,0 +1,487 @@
+"""The core: `handle(event)` is the only way in for adapters.
+
+Every handler does its database work in one transaction that also records the event id
+(so a platform's retry changes nothing twice), and talks to the platform only after the
+commit: a crash can then lose a reply but never a grade, and outbox rows resume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bank.loader import Bank
+from bot.commands import CORE_COMMANDS, CommandCatalog, help_text
+from bot.config import Settings
+from bot.domain.grades import Grade
+from bot.domain.selection import Candidate, Filters, SelectionRules, select_questions
+from bot.events import (
+    Actor,
+    ButtonPressed,
+    CommandInvoked,
+    Conversation,
+    Event,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.grading import GradeOutcome, record_grade, remove_grade
+from bot.messages import AnswerReveal, Message, Text
+from bot.outbox import Outbox
+from bot.ports import ChatPort, Clock
+from bot.srs import Srs
+from bot.storage.database import transaction
+from bot.storage.models import Member, Post, Question, ReviewLog
+from bot.storage.repository import (
+    active_questions,
+    cards_for,
+    claim_event,
+    ensure_member,
+    ensure_team,
+    find_post_by_message,
+    insert_post,
+    last_shown,
+    sync_questions,
+)
+
+logger = logging.getLogger(__name__)
+
+REASON_LABELS = {"due": "review", "new": "new", "ahead": "early review"}
+
+
+@dataclass(frozen=True)
+class Who:
+    """The member behind an event, resolved once per event."""
+
+    member_id: int
+    team_id: int
+    actor: Actor
+    timezone: str
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+Handler = Callable[
+    [CommandInvoked, Who, AsyncSession], Awaitable[Callable[[], Awaitable[None]] | None]
+]
+
+
+class DrillService:
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        ports: Mapping[str, ChatPort],
+        clock: Clock,
+        bank: Bank,
+        settings: Settings,
+        catalog: CommandCatalog = CORE_COMMANDS,
+    ) -> None:
+        self.sessions = sessions
+        self.ports = ports
+        self.clock = clock
+        self.bank = bank
+        self.settings = settings
+        self.catalog = catalog
+        self.srs = Srs(desired_retention=settings.srs.desired_retention)
+        self.outbox = Outbox(sessions=sessions, ports=ports, clock=clock)
+        self.rules = SelectionRules(
+            max_reviews=settings.srs.max_reviews_per_day,
+            repeat_gap=timedelta(days=settings.srs.repeat_gap_days),
+        )
+        self._commands: dict[str, Handler] = {
+            "help": self._help,
+            "drill": self._drill,
+            "reveal": self._reveal_command,
+            "grade": self._grade_command,
+        }
+        missing = [c.name for c in catalog if c.name not in self._commands]
+        if missing:
+            raise ValueError(f"commands without a handler: {', '.join(missing)}")
+
+    # ---- start-up -------------------------------------------------------------------
+
+    async def sync_bank(self) -> None:
+        async with transaction(self.sessions) as session:
+            report = await sync_questions(session, bank=self.bank, now=self.clock.now())
+        logger.info(
+            "bank: %d questions (%d added, %d updated, %d retired)",
+            report.total,
+            report.added,
+            report.updated,
+            report.retired,
+        )
+
+    # ---- the entry point ------------------------------------------------------------
+
+    async def handle(self, event: Event) -> None:
+        after: Callable[[], Awaitable[None]] | None = None
+        async with transaction(self.sessions) as session:
+            now = self.clock.now()
+            claimed = await claim_event(
+                session, platform=event.actor.platform, event_id=event.event_id, now=now
+            )
+            if not claimed:
+                logger.info("ignoring repeated event %s", event.event_id)
+                return
+            who = await self._resolve(session, event.actor, now)
+            match event:
+                case CommandInvoked():
+                    after = await self._command(event, who, session)
+                case ReactionAdded():
+                    after = await self._grade_message(event, who, session, event.grade)
+                case ReactionRemoved():
+                    after = await self._ungrade_message(event, who, session)
+                case ButtonPressed():
+                    after = await self._button(event, who, session)
+        if after is not None:
+            await after()
+
+    async def _resolve(self, session: AsyncSession, actor: Actor, now: datetime) -> Who:
+        team = await ensure_team(
+            session,
+            platform=actor.platform,
+            team_ref=actor.team_ref,
+            now=now,
+            timezone=self.settings.team.timezone,
+            name=self.settings.team.name,
+        )
+        member = await ensure_member(session, team=team, actor=actor, now=now)
+        timezone = member.timezone or team.timezone or "UTC"
+        return Who(member_id=member.id, team_id=team.id, actor=actor, timezone=timezone)
+
+    async def _command(self, event: CommandInvoked, who: Who, session: AsyncSession):
+        command = self.catalog.get(event.command)
+        if command is None:
+            return self._reply_later(
+                event, Text(text=f"Unknown command /{event.command}. Type /help.")
+            )
+        if command.admin_only and not who.actor.is_admin:
+            return self._reply_later(event, Text(text=f"Only admins can use /{command.name}."))
+        return await self._commands[command.name](event, who, session)
+
+    def _reply_later(self, event: Event, message: Message):
+        async def send() -> None:
+            await self.reply(event, message)
+
+        return send
+
+    async def reply(self, event: Event, message: Message) -> None:
+        port = self.ports[event.actor.platform]
+        await port.reply(
+            conversation=event.conversation,
+            user_ref=event.actor.user_ref,
+            message=message,
+            ephemeral=not event.conversation.is_dm,
+        )
+
+    # ---- commands -------------------------------------------------------------------
+
+    async def _help(self, event: CommandInvoked, who: Who, session: AsyncSession):
+        return self._reply_later(event, Text(text=help_text(self.catalog)))
+
+    async def _drill(self, event: CommandInvoked, who: Who, session: AsyncSession):
+        now = self.clock.now()
+        count = event.args.get("count") or self.settings.drill.default_count
+        track, level = event.args.get("track"), event.args.get("level")
+        filters = Filters(tracks=(track,) if track else (), levels=(level,) if level else ())
+        picked = await self._pick(
+            session,
+            who,
+            now=now,
+            count=count,
+            filters=filters,
+            seed=f"{who.member_id}:{event.event_id}",
+        )
+        if not picked:
+            return self._reply_later(
+                event,
+                Text(
+                    text="Nothing fits right now: you have seen every matching question recently. "
+                    "Try another track or level, or come back tomorrow."
+                ),
+            )
+        post_ids = []
+        for position, (question, reason) in enumerate(picked, start=1):
+            post, _ = await insert_post(
+                session,
+                Post(
+                    key=f"drill:{who.member_id}:{event.event_id}:{position}",
+                    kind="drill",
+                    platform=who.actor.platform,
+                    team_id=who.team_id,
+                    member_id=who.member_id,
+                    channel_ref=None,
+                    question_id=question.id,
+                    position=position,
+                    heading=f"Drill {position}/{len(picked)} · {REASON_LABELS[reason]}",
+                    status="pending",
+                    not_before=now,
+                    created_at=now,
+                ),
+            )
+            post_ids.append(post.id)
+        reviews = sum(1 for _, reason in picked if reason == "due")
+        summary = (
+            f"*Drill: {len(picked)} question{'s' if len(picked) != 1 else ''}* "
+            f"({reviews} due for review, {len(picked) - reviews} new or early). "
+            "Answer out loud or on paper, open the model answer, then grade yourself "
+            "🟢 Strong / 🟡 Lean / 🔴 No Hire."
+        )
+
+        async def send() -> None:
+            if event.conversation.is_dm:
+                await self.reply(event, Text(text=summary))
+            for post_id in post_ids:
+                await self.outbox.deliver(post_id)
+            if not event.conversation.is_dm:
+                await self.reply(event, Text(text=f"Sent you {len(post_ids)} questions in a DM."))
+
+        return send
+
+    async def _pick(
+        self,
+        session: AsyncSession,
+        who: Who,
+        *,
+        now: datetime,
+        count: int,
+        filters: Filters,
+        seed: str,
+    ) -> list[tuple[Question, str]]:
+        questions = {q.id: q for q in await active_questions(session)}
+        cards = await cards_for(session, member_id=who.member_id)
+        shown = await last_shown(
+            session, member_id=who.member_id, since=now - self.rules.repeat_gap
+        )
+        local_midnight = datetime.combine(
+            now.astimezone(who.zone).date(), datetime.min.time(), tzinfo=who.zone
+        )
+        reviews_today = (
+            await session.scalar(
+                select(func.count(ReviewLog.id)).where(
+                    ReviewLog.member_id == who.member_id,
+                    ReviewLog.reviewed_at >= local_midnight,
+                    ReviewLog.superseded.is_(False),
+                )
+            )
+            or 0
+        )
+        candidates = [
+            Candidate(
+                q.id,
+                q.track,
+                q.level,
+                tuple(q.data.get("tags") or ()),
+                tuple(q.data.get("companies") or ()),
+            )
+            for q in questions.values()
+        ]
+        picked = select_questions(
+            candidates=candidates,
+            due_at={qid: card.due for qid, card in cards.items() if card.reviews > 0},
+            last_shown=shown,
+            now=now,
+            count=count,
+            filters=filters,
+            rules=self.rules,
+            reviews_today=reviews_today,
+            seed=seed,
+        )
+        return [(questions[p.question_id], p.reason) for p in picked]
+
+    async def _reveal_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
+        post = await self._visible_post(session, who, event.args["card"])
+        if post is None:
+            return self._reply_later(event, self._no_card(event.args["card"]))
+        reveal = await self._reveal_message(session, post)
+        return self._reply_later(event, reveal)
+
+    async def _grade_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
+        card_number = event.args["card"]
+        post = await self._visible_post(session, who, card_number)
+        if post is None:
+            return self._reply_later(event, self._no_card(card_number))
+        grade = Grade(event.args["grade"])
+        outcome = await self._record(session, who, post, grade, source="command")
+        question = await session.get(Question, post.question_id)
+        return self._reply_later(event, self._grade_text(post, outcome, question=question))
+
+    # ---- reactions and buttons ------------------------------------------------------
+
+    async def _grade_message(
+        self, event: ReactionAdded | ButtonPressed, who: Who, session: AsyncSession, grade: Grade
+    ):
+        post = await self._post_for(session, event)
+        if post is None or not self._may_grade(post, who):
+            return self._hint_not_a_card(event)
+        source = "button" if isinstance(event, ButtonPressed) else "reaction"
+        outcome = await self._record(session, who, post, grade, source=source)
+        question = await session.get(Question, post.question_id)
+        return self._reply_later(event, self._grade_text(post, outcome, question=question))
+
+    async def _ungrade_message(self, event: ReactionRemoved, who: Who, session: AsyncSession):
+        post = await self._post_for(session, event)
+        if post is None or not self._may_grade(post, who):
+            return self._hint_not_a_card(event)
+        member = await session.get(Member, who.member_id)
+        outcome = await remove_grade(
+            session,
+            member=member,
+            post=post,
+            grade=event.grade,
+            now=self.clock.now(),
+            source="reaction",
+        )
+        if outcome.action == "absent":
+            if event.grade is not None:
+                return None  # e.g. took away a 🟢 that a later 🔴 had already replaced
+            return self._reply_later(
+                event, Text(text=f"You had no grade on card #{post.id}; nothing changed.")
+            )
+        return self._reply_later(event, Text(text=f"Removed your grade on card #{post.id}."))
+
+    async def _button(self, event: ButtonPressed, who: Who, session: AsyncSession):
+        if event.action == "grade" and event.grade is not None:
+            return await self._grade_message(event, who, session, event.grade)
+        post = await self._visible_post(session, who, event.post_id)
+        if post is None:
+            return self._reply_later(event, self._no_card(event.post_id))
+        reveal = await self._reveal_message(session, post)
+        if event.conversation.is_dm:
+            port = self.ports[event.actor.platform]
+
+            async def update() -> None:
+                await port.update(
+                    channel_ref=event.conversation.channel_ref,
+                    message_ref=event.message_ref,
+                    message=reveal,
+                )
+
+            return update
+        return self._reply_later(event, reveal)
+
+    # ---- helpers --------------------------------------------------------------------
+
+    async def _record(
+        self, session: AsyncSession, who: Who, post: Post, grade: Grade, *, source: str
+    ) -> GradeOutcome:
+        member = await session.get(Member, who.member_id)
+        return await record_grade(
+            session,
+            srs=self.srs,
+            member=member,
+            post=post,
+            grade=grade,
+            now=self.clock.now(),
+            source=source,
+        )
+
+    async def _post_for(
+        self, session: AsyncSession, event: ReactionAdded | ReactionRemoved | ButtonPressed
+    ):
+        if isinstance(event, ButtonPressed):
+            return await session.get(Post, event.post_id)
+        return await find_post_by_message(
+            session,
+            platform=event.actor.platform,
+            message_ref=event.message_ref,
+            channel_ref=event.conversation.channel_ref,
+        )
+
+    async def _visible_post(self, session: AsyncSession, who: Who, post_id: int) -> Post | None:
+        post = await session.get(Post, post_id)
+        if post is None or post.question_id is None or not self._may_grade(post, who):
+            return None
+        return post
+
+    @staticmethod
+    def _may_grade(post: Post, who: Who) -> bool:
+        """DM cards belong to their recipient; channel cards to everyone in the team."""
+        if post.question_id is None or post.team_id != who.team_id:
+            return False
+        return post.member_id is None or post.member_id == who.member_id
+
+    def _hint_not_a_card(self, event: Event):
+        if not event.conversation.is_dm:
+            return None  # reactions on ordinary channel messages are none of our business
+        ref = getattr(event, "message_ref", "?")
+        return self._reply_later(
+            event,
+            Text(
+                text=f"There is no card #{ref} of yours to grade. "
+                "Cards show their number in their heading."
+            ),
+        )
+
+    @staticmethod
+    def _no_card(number: int) -> Text:
+        return Text(
+            text=f"There is no card #{number} of yours. Cards show their number in "
+            "their heading; /drill gets new ones."
+        )
+
+    async def _reveal_message(self, session: AsyncSession, post: Post) -> AnswerReveal:
+        question = await session.get(Question, post.question_id)
+        data = question.data
+        rubric = data["rubric"]
+        return AnswerReveal(
+            post_id=post.id,
+            question_id=question.id,
+            prompt=data["prompt"],
+            answer=data["answer"],
+            rubric={
+                Grade.STRONG: rubric["strong"],
+                Grade.LEAN: rubric["lean"],
+                Grade.NO: rubric["no"],
+            },
+            follow_ups=tuple(data.get("follow_ups") or ()),
+            red_flags=tuple(data.get("red_flags") or ()),
+            study=data.get("study") or "",
+        )
+
+    def _grade_text(self, post: Post, outcome: GradeOutcome, *, question: Question | None) -> Text:
+        grade = outcome.grade
+        assert grade is not None
+        if outcome.action == "unchanged":
+            return Text(text=f"Card #{post.id} is already graded {grade.emoji} {grade.label}.")
+        verb = "changed to" if outcome.action == "changed" else "recorded:"
+        lines = [f"{grade.emoji} {grade.label} {verb} card #{post.id}."]
+        if outcome.next_due is not None:
+            lines.append(f"Next review: {self._when(outcome.next_due)}.")
+        if grade is Grade.NO:
+            study = (question.data.get("study") if question else "") or ""
+            if study:
+                lines.append(f"Study next: {study}.")
+        return Text(text=" ".join(lines))
+
+    def _when(self, due: datetime) -> str:
+        days = (due.date() - self.clock.now().date()).days
+        if days <= 0:
+            return f"today ({due:%Y-%m-%d})"
+        if days == 1:
+            return f"tomorrow ({due:%Y-%m-%d})"
+        return f"in {days} days ({due:%Y-%m-%d})"
+
+
+def console_actor(settings: Settings) -> Actor:
+    console = settings.console
+    return Actor(
+        platform="console",
+        team_ref="console",
+        user_ref=console.user,
+        display_name=console.display_name,
+        is_admin=console.admin,
+        timezone=console.timezone,
+    )
+
+
+def console_dm(settings: Settings) -> Conversation:
+    return Conversation(channel_ref=f"dm-{settings.console.user}", is_dm=True)

@@ -1,0 +1,189 @@
+"""The database schema. Change it only together with a migration in migrations/versions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Team(Base):
+    """A workspace (Slack), a server (Discord) or the console: members and channels live in one."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("platform", "external_id", name="uq_teams_platform_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Member(Base):
+    __tablename__ = "members"
+    __table_args__ = (UniqueConstraint("team_id", "external_id", name="uq_members_team_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(128))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    dm_channel_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    leaderboard_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Question(Base):
+    """A bank question as last synced; `data` holds the whole validated entry."""
+
+    __tablename__ = "questions"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    track: Mapped[str] = mapped_column(String(32), index=True)
+    level: Mapped[str] = mapped_column(String(32), index=True)
+    time_limit_s: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    data: Mapped[dict] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Post(Base):
+    """The outbox: one row per message the bot sends, keyed so it is never sent twice.
+
+    Insert first (status ``pending``), send, then record the platform's message ref
+    (status ``sent``). A restart resends ``pending`` rows; the unique key stops doubles.
+    """
+
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_message", "platform", "channel_ref", "message_ref"),
+        Index("ix_posts_status_due", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    channel_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    question_id: Mapped[str | None] = mapped_column(
+        ForeignKey("questions.id"), nullable=True, index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=1)
+    heading: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    message_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Grade(Base):
+    """A member's current self-grade on one post; history lives in grade_events."""
+
+    __tablename__ = "grades"
+    __table_args__ = (UniqueConstraint("post_id", "member_id", name="uq_grades_post_member"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    grade: Mapped[str] = mapped_column(String(16))
+    card_before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    review_log_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GradeEvent(Base):
+    """Every add, change and removal of a grade, in order."""
+
+    __tablename__ = "grade_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    grade: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    source: Mapped[str] = mapped_column(String(16), default="reaction")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SrsCard(Base):
+    """One FSRS card per member and question, stored as fsrs' own JSON."""
+
+    __tablename__ = "srs_cards"
+    __table_args__ = (
+        UniqueConstraint("member_id", "question_id", name="uq_srs_cards_member_question"),
+        Index("ix_srs_cards_member_due", "member_id", "due"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"))
+    card: Mapped[dict] = mapped_column(JSON)
+    due: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_review: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reviews: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewLog(Base):
+    """Every FSRS review, kept for the optimizer; a changed grade supersedes its old log."""
+
+    __tablename__ = "review_logs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(ForeignKey("questions.id"), index=True)
+    post_id: Mapped[int | None] = mapped_column(
+        ForeignKey("posts.id", ondelete="SET NULL"), nullable=True
+    )
+    rating: Mapped[int] = mapped_column(Integer)
+    reviewed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    log: Mapped[dict] = mapped_column(JSON)
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class InboundEvent(Base):
+    """Event ids already handled, so a platform's retry changes nothing twice."""
+
+    __tablename__ = "inbound_events"
+
+    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,189 @@
+"""Queries the service needs, written once for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bank.loader import Bank
+from bot.events import Actor
+from bot.storage.models import InboundEvent, Member, Post, Question, SrsCard, Team
+
+
+async def claim_event(
+    session: AsyncSession, *, platform: str, event_id: str, now: datetime
+) -> bool:
+    """Record an inbound event id; False when it was handled before (a platform retry)."""
+    try:
+        async with session.begin_nested():
+            session.add(InboundEvent(platform=platform, event_id=event_id, received_at=now))
+            await session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
+async def ensure_team(
+    session: AsyncSession,
+    *,
+    platform: str,
+    team_ref: str,
+    now: datetime,
+    timezone: str = "UTC",
+    name: str = "",
+) -> Team:
+    query = select(Team).where(Team.platform == platform, Team.external_id == team_ref)
+    team = await session.scalar(query)
+    if team:
+        return team
+    try:
+        async with session.begin_nested():
+            team = Team(
+                platform=platform,
+                external_id=team_ref,
+                name=name or team_ref,
+                timezone=timezone,
+                created_at=now,
+            )
+            session.add(team)
+            await session.flush()
+            return team
+    except IntegrityError:
+        return (await session.scalars(query)).one()
+
+
+async def ensure_member(
+    session: AsyncSession, *, team: Team, actor: Actor, now: datetime
+) -> Member:
+    """The member behind an actor, created on first sight and kept up to date."""
+    query = select(Member).where(Member.team_id == team.id, Member.external_id == actor.user_ref)
+    member = await session.scalar(query)
+    if member is None:
+        try:
+            async with session.begin_nested():
+                member = Member(
+                    team_id=team.id,
+                    platform=actor.platform,
+                    external_id=actor.user_ref,
+                    display_name=actor.display_name or actor.user_ref,
+                    timezone=actor.timezone,
+                    created_at=now,
+                )
+                session.add(member)
+                await session.flush()
+        except IntegrityError:
+            member = (await session.scalars(query)).one()
+    if actor.display_name and member.display_name != actor.display_name:
+        member.display_name = actor.display_name
+    if actor.timezone and member.timezone != actor.timezone:
+        member.timezone = actor.timezone
+    return member
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    added: int
+    updated: int
+    retired: int
+    total: int
+
+
+async def sync_questions(session: AsyncSession, *, bank: Bank, now: datetime) -> SyncReport:
+    """Make the questions table match the bank: by id, changed content by hash.
+
+    Questions that left the bank are marked inactive, not deleted: old posts, grades and
+    review logs still point at them.
+    """
+    stored = {q.id: q for q in await session.scalars(select(Question))}
+    added = updated = retired = 0
+    for question in bank:
+        digest = question.content_hash
+        row = stored.pop(question.id, None)
+        fields = {
+            "track": question.track,
+            "level": question.level,
+            "time_limit_s": question.time_budget_s,
+            "content_hash": digest,
+            "data": question.model_dump(mode="json"),
+            "active": True,
+            "synced_at": now,
+        }
+        if row is None:
+            session.add(Question(id=question.id, **fields))
+            added += 1
+        elif row.content_hash != digest or not row.active:
+            for name, value in fields.items():
+                setattr(row, name, value)
+            updated += 1
+    for row in stored.values():
+        if row.active:
+            row.active = False
+            retired += 1
+    await session.flush()
+    return SyncReport(added=added, updated=updated, retired=retired, total=len(bank))
+
+
+async def insert_post(session: AsyncSession, post: Post) -> tuple[Post, bool]:
+    """Insert an outbox row under its natural key; (existing row, False) if the key exists."""
+    try:
+        async with session.begin_nested():
+            session.add(post)
+            await session.flush()
+            return post, True
+    except IntegrityError:
+        existing = await session.scalar(select(Post).where(Post.key == post.key))
+        if existing is None:
+            raise
+        return existing, False
+
+
+async def find_post_by_message(
+    session: AsyncSession, *, platform: str, message_ref: str, channel_ref: str | None = None
+) -> Post | None:
+    query = select(Post).where(Post.platform == platform, Post.message_ref == message_ref)
+    if channel_ref is not None:
+        query = query.where(Post.channel_ref == channel_ref)
+    return await session.scalar(query.order_by(Post.id).limit(1))
+
+
+async def cards_for(session: AsyncSession, *, member_id: int) -> dict[str, SrsCard]:
+    rows = await session.scalars(select(SrsCard).where(SrsCard.member_id == member_id))
+    return {row.question_id: row for row in rows}
+
+
+async def last_shown(
+    session: AsyncSession, *, member_id: int, since: datetime
+) -> dict[str, datetime]:
+    """When each question was last sent to this member (DM posts only), since `since`."""
+    rows = await session.execute(
+        select(Post.question_id, func.max(Post.created_at))
+        .where(Post.member_id == member_id, Post.question_id.is_not(None), Post.created_at >= since)
+        .group_by(Post.question_id)
+    )
+    return {question_id: shown for question_id, shown in rows}
+
+
+async def active_questions(session: AsyncSession) -> Sequence[Question]:
+    return (await session.scalars(select(Question).where(Question.active.is_(True)))).all()
+
+
+async def mark_sent(
+    session: AsyncSession, *, post_id: int, channel_ref: str, message_ref: str, now: datetime
+) -> None:
+    await session.execute(
+        update(Post)
+        .where(Post.id == post_id)
+        .values(
+            status="sent",
+            channel_ref=channel_ref,
+            message_ref=message_ref,
+            sent_at=now,
+            lease_until=None,
+            last_error=None,
+        )
+    )
