@@ -7,6 +7,7 @@ composed once, checked for aliases (a classic way to blow up memory), and constr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,25 @@ from typing import Any
 import yaml
 
 Location = tuple[str | int, ...]
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false are booleans.
+
+    Under YAML 1.1 rules the rubric key `no:` (and answers like `yes`/`off`) would turn
+    into booleans, which is never what a person writing a question meant.
+    """
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
 
 
 class YamlFileError(Exception):
@@ -59,7 +79,7 @@ def load_yaml(path: Path, *, max_bytes: int = 2 * 1024 * 1024) -> YamlDocument:
 
 
 def parse_yaml(text: str, *, path: Path) -> YamlDocument:
-    loader = yaml.SafeLoader(text)
+    loader = _Yaml12Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:

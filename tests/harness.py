@@ -1,0 +1,174 @@
+"""A running core on a real database with a fake clock and the recording port."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from adapters.fake import FakeChatPort
+from bank.loader import Bank, load_files
+from bot.bootstrap import App, build
+from bot.clock import FakeClock
+from bot.config import load_settings
+from bot.domain.grades import Grade
+from bot.events import (
+    Actor,
+    ButtonPressed,
+    CommandInvoked,
+    Conversation,
+    ReactionAdded,
+    ReactionRemoved,
+)
+from bot.storage.database import transaction
+
+SMALL_BANK = Path(__file__).with_name("fixtures") / "bank" / "small.yaml"
+PLATFORM = "fake"
+TEAM = "T1"
+
+
+@dataclass
+class Harness:
+    app: App
+    port: FakeChatPort
+    clock: FakeClock
+    _ids: itertools.count
+
+    @classmethod
+    async def start(
+        cls,
+        *,
+        database_url: str,
+        now: datetime,
+        bank: Bank | None = None,
+        config: dict | None = None,
+    ) -> Harness:
+        settings = load_settings(env={}, database_url=database_url)
+        if config:
+            settings = settings.model_validate({**settings.model_dump(), **config}).model_copy(
+                update={"database_url": database_url}
+            )
+        port = FakeChatPort(platform=PLATFORM)
+        clock = FakeClock(now)
+        app = await build(
+            settings, ports={PLATFORM: port}, clock=clock, bank=bank or load_files([SMALL_BANK])
+        )
+        return cls(app=app, port=port, clock=clock, _ids=itertools.count(1))
+
+    async def close(self) -> None:
+        await self.app.close()
+
+    @property
+    def service(self):
+        return self.app.service
+
+    def actor(self, user: str, *, admin: bool = False, timezone: str | None = None) -> Actor:
+        return Actor(
+            platform=PLATFORM,
+            team_ref=TEAM,
+            user_ref=user,
+            display_name=user.title(),
+            is_admin=admin,
+            timezone=timezone,
+        )
+
+    def dm(self, user: str) -> Conversation:
+        return Conversation(channel_ref=f"D-{user}", is_dm=True)
+
+    def event_id(self) -> str:
+        return f"ev-{next(self._ids)}"
+
+    async def command(
+        self,
+        name: str,
+        *,
+        user: str = "ana",
+        channel: str | None = None,
+        event_id: str | None = None,
+        admin: bool = False,
+        **args: Any,
+    ) -> None:
+        command = self.service.catalog.get(name)
+        assert command is not None, name
+        parsed = command.coerce(args)
+        conversation = Conversation(channel_ref=channel, is_dm=False) if channel else self.dm(user)
+        await self.service.handle(
+            CommandInvoked(
+                event_id=event_id or self.event_id(),
+                actor=self.actor(user, admin=admin),
+                conversation=conversation,
+                command=name,
+                args=parsed,
+            )
+        )
+
+    async def react(
+        self,
+        message_ref: str,
+        grade: Grade,
+        *,
+        user: str = "ana",
+        channel: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        await self.service.handle(
+            ReactionAdded(
+                event_id=event_id or self.event_id(),
+                actor=self.actor(user),
+                conversation=Conversation(
+                    channel_ref=channel or f"D-{user}", is_dm=channel is None
+                ),
+                message_ref=message_ref,
+                grade=grade,
+            )
+        )
+
+    async def unreact(
+        self,
+        message_ref: str,
+        grade: Grade | None,
+        *,
+        user: str = "ana",
+        channel: str | None = None,
+    ) -> None:
+        await self.service.handle(
+            ReactionRemoved(
+                event_id=self.event_id(),
+                actor=self.actor(user),
+                conversation=Conversation(
+                    channel_ref=channel or f"D-{user}", is_dm=channel is None
+                ),
+                message_ref=message_ref,
+                grade=grade,
+            )
+        )
+
+    async def press(
+        self,
+        post_id: int,
+        action: str,
+        *,
+        user: str = "ana",
+        grade: Grade | None = None,
+        in_dm: bool = True,
+    ) -> None:
+        delivery = self.port.delivery_of_card(post_id)
+        await self.service.handle(
+            ButtonPressed(
+                event_id=self.event_id(),
+                actor=self.actor(user),
+                conversation=Conversation(channel_ref=delivery.channel_ref, is_dm=in_dm),
+                message_ref=delivery.message_ref,
+                post_id=post_id,
+                action=action,
+                grade=grade,
+            )
+        )
+
+    async def rows(self, model, *where) -> list:
+        async with transaction(self.app.sessions) as session:
+            return list(await session.scalars(select(model).where(*where)))
