@@ -149,6 +149,7 @@ def load_settings(
             "" if isinstance(value, dict) or detail["type"] == "missing" else f" (got {value!r})"
         )
         message = "unknown key" if detail["type"] == "extra_forbidden" else detail["msg"]
+        message = message.removeprefix("Value error, ")
         raise ConfigError(f"{where}: {describe_location(location)}: {message}{shown}") from None
     url = database_url or env.get("DRILLBOT_DATABASE_URL") or settings.database.url
     base = path.parent if path is not None else Path.cwd()
