@@ -1,25 +1,29 @@
 """Delivering outbox rows: insert first, send, then record the platform's message ref.
 
-A post that fails stays ``pending`` with a later ``not_before`` and is retried with
-backoff; after `max_attempts` it becomes ``failed`` and is logged, never dropped quietly.
+Rows are claimed with a lease before sending (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+so several instances can share one outbox; a lease left by a dead instance expires and
+another instance picks the row up. A failed send stays ``pending`` with a later
+``not_before`` (exponential backoff); after `max_attempts`, or on a permanent error, it
+becomes ``failed`` and is logged. Nothing is dropped quietly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
-from bot.messages import Message, QuestionCard
+from bot.messages import Message, QuestionCard, Text
 from bot.ports import ChatPort, Clock, PlatformError, Sent
+from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.database import transaction
-from bot.storage.models import Member, Post, Question
-from bot.storage.repository import mark_sent
+from bot.storage.models import Channel, Member, Post, Question
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +32,9 @@ logger = logging.getLogger(__name__)
 class OutboxPolicy:
     max_attempts: int = 5
     first_backoff: timedelta = timedelta(seconds=30)
+    lease: timedelta = timedelta(minutes=2)
+    retry_after_tries: int = 3
+    concurrency: int = 8
 
 
 def card_message(post: Post, question: Question) -> QuestionCard:
@@ -44,6 +51,26 @@ def card_message(post: Post, question: Question) -> QuestionCard:
     )
 
 
+@dataclass
+class _Job:
+    post_id: int
+    key: str
+    platform: str
+    message: Message
+    channel_ref: str | None  # None: a DM that has no cached channel yet
+    user_ref: str
+    member_id: int | None
+    sent: Sent | None = None
+    error: PlatformError | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+
+
 class Outbox:
     def __init__(
         self,
@@ -51,98 +78,310 @@ class Outbox:
         sessions: async_sessionmaker[AsyncSession],
         ports: Mapping[str, ChatPort],
         clock: Clock,
+        limiters: Mapping[str, RateLimiter] | None = None,
         policy: OutboxPolicy = OutboxPolicy(),
+        postgres: bool = False,
     ) -> None:
         self._sessions = sessions
         self._ports = ports
         self._clock = clock
+        self._limiters = dict(limiters or {})
         self._policy = policy
+        self._postgres = postgres
+        self.totals = {"sent": 0, "failed": 0, "retrying": 0}
+
+    def limiter(self, platform: str) -> RateLimiter:
+        if platform not in self._limiters:
+            self._limiters[platform] = RateLimiter(UNLIMITED)
+        return self._limiters[platform]
 
     async def deliver(self, post_id: int) -> Sent | None:
-        """Send one pending post; returns where it landed, or None if it is not sent now."""
+        """Send one post now; returns where it landed, or None if it was not sent."""
+        jobs = await self._send([post_id])
+        return jobs[0].sent if jobs else None
+
+    async def deliver_many(self, post_ids: Sequence[int]) -> DeliveryReport:
+        jobs = await self._send(post_ids)
+        sent = sum(1 for job in jobs if job.sent)
+        failed = sum(1 for job in jobs if job.error and job.error.permanent)
+        return DeliveryReport(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+
+    async def resume_pending(self, *, limit: int = 5000) -> int:
+        """Send what is pending and due (a restart's leftovers, retries); returns how many sent."""
+        total = 0
+        while True:
+            async with transaction(self._sessions) as session:
+                now = self._clock.now()
+                ids = list(
+                    await session.scalars(
+                        select(Post.id)
+                        .where(
+                            Post.status == "pending",
+                            Post.not_before <= now,
+                            or_(Post.lease_until.is_(None), Post.lease_until < now),
+                        )
+                        .order_by(Post.id)
+                        .limit(limit)
+                    )
+                )
+            if not ids:
+                return total
+            report = await self.deliver_many(ids)
+            total += report.sent
+            if len(ids) < limit or report.sent == 0:
+                return total
+
+    # ---- the three steps: claim, send, record ---------------------------------------
+
+    async def _send(self, post_ids: Sequence[int]) -> list[_Job]:
+        jobs = await self._claim(post_ids)
+        if not jobs:
+            return []
+        semaphore = asyncio.Semaphore(self._policy.concurrency)
+
+        async def run(job: _Job) -> None:
+            async with semaphore:
+                await self._send_one(job)
+
+        await asyncio.gather(*(run(job) for job in jobs))
+        await self._record(jobs)
+        await self._add_grade_reactions(job for job in jobs if job.sent)
+        return jobs
+
+    async def _claim(self, post_ids: Sequence[int]) -> list[_Job]:
         async with transaction(self._sessions) as session:
-            post = await session.get(Post, post_id)
-            if post is None or post.status != "pending":
-                return None
-            message, recipient = await self._render(session, post)
-            platform, channel_ref = post.platform, post.channel_ref
-        port = self._ports.get(platform)
-        if port is None:
-            await self._failed(
-                post_id, f"no {platform} connection in this process", permanent=False
+            now = self._clock.now()
+            query = (
+                select(Post)
+                .where(
+                    Post.id.in_(post_ids),
+                    Post.status == "pending",
+                    or_(Post.lease_until.is_(None), Post.lease_until < now),
+                )
+                .order_by(Post.id)
             )
-            return None
-        try:
-            if channel_ref is None:
-                sent = await port.send_dm(user_ref=recipient, message=message)
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            posts = list(await session.scalars(query))
+            if not posts:
+                return []
+            await session.execute(
+                update(Post)
+                .where(Post.id.in_([p.id for p in posts]))
+                .values(lease_until=now + self._policy.lease)
+            )
+            questions = await _by_id(session, Question, {p.question_id for p in posts})
+            members = await _by_id(session, Member, {p.member_id for p in posts})
+        jobs = []
+        for post in posts:
+            member = members.get(post.member_id)
+            if post.question_id is not None:
+                message: Message = card_message(post, questions[post.question_id])
             else:
-                sent = await port.post(channel_ref=channel_ref, message=message)
-        except PlatformError as error:
-            await self._failed(post_id, str(error), permanent=error.permanent)
-            return None
-        async with transaction(self._sessions) as session:
-            await mark_sent(
-                session,
-                post_id=post_id,
-                channel_ref=sent.channel_ref,
-                message_ref=sent.message_ref,
-                now=self._clock.now(),
+                message = Text(text=post.text or "")
+            channel_ref = post.channel_ref
+            if channel_ref is None and member is not None:
+                channel_ref = member.dm_channel_ref
+            jobs.append(
+                _Job(
+                    post_id=post.id,
+                    key=post.key,
+                    platform=post.platform,
+                    message=message,
+                    channel_ref=channel_ref,
+                    user_ref=member.external_id if member else "",
+                    member_id=post.member_id,
+                )
             )
-        if isinstance(message, QuestionCard):
+        return jobs
+
+    async def _send_one(self, job: _Job) -> None:
+        port = self._ports.get(job.platform)
+        if port is None:
+            job.error = PlatformError(f"no {job.platform} connection in this process")
+            return
+        limiter = self.limiter(job.platform)
+        for attempt in range(1, self._policy.retry_after_tries + 1):
+            await limiter.acquire(job.channel_ref or f"dm:{job.user_ref}")
+            try:
+                if job.channel_ref is None:
+                    job.sent = await port.send_dm(user_ref=job.user_ref, message=job.message)
+                else:
+                    job.sent = await port.post(channel_ref=job.channel_ref, message=job.message)
+                job.error = None
+                return
+            except PlatformError as error:
+                job.error = error
+                if error.retry_after is None or error.permanent:
+                    return
+                logger.warning(
+                    "%s asked to wait %.1fs before post %s (try %d)",
+                    job.platform,
+                    error.retry_after,
+                    job.post_id,
+                    attempt,
+                )
+                limiter.pause(error.retry_after)
+
+    async def _record(self, jobs: list[_Job]) -> None:
+        now = self._clock.now()
+        sent = [job for job in jobs if job.sent]
+        failed = [job for job in jobs if job.error is not None]
+        async with transaction(self._sessions) as session:
+            if sent:
+                await session.execute(
+                    update(Post),
+                    [
+                        {
+                            "id": job.post_id,
+                            "status": "sent",
+                            "sent_at": now,
+                            "channel_ref": job.sent.channel_ref,
+                            "message_ref": job.sent.message_ref,
+                            "lease_until": None,
+                            "last_error": None,
+                        }
+                        for job in sent
+                    ],
+                )
+                new_dm_channels = {
+                    job.member_id: job.sent.channel_ref
+                    for job in sent
+                    if job.channel_ref is None and job.member_id is not None
+                }
+                if new_dm_channels:
+                    await session.execute(
+                        update(Member),
+                        [{"id": m, "dm_channel_ref": c} for m, c in new_dm_channels.items()],
+                    )
+            for job in failed:
+                await self._failed(session, job, now)
+        self.totals["sent"] += len(sent)
+
+    async def _failed(self, session: AsyncSession, job: _Job, now: datetime) -> None:
+        post = await session.get(Post, job.post_id)
+        error = job.error
+        assert post is not None and error is not None
+        post.attempts += 1
+        post.last_error = str(error)[:2000]
+        post.lease_until = None
+        if error.permanent or post.attempts >= self._policy.max_attempts:
+            post.status = "failed"
+            self.totals["failed"] += 1
+            logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)
+            await self._consequences(session, post, error, now)
+            return
+        backoff = self._policy.first_backoff * (2 ** (post.attempts - 1))
+        if error.retry_after:
+            backoff = max(backoff, timedelta(seconds=error.retry_after))
+        post.not_before = now + backoff
+        self.totals["retrying"] += 1
+        logger.warning(
+            "post %s (%s) failed (attempt %d), retrying in %s: %s",
+            post.id,
+            post.key,
+            post.attempts,
+            backoff,
+            error,
+        )
+
+    async def _consequences(
+        self, session: AsyncSession, post: Post, error: PlatformError, now: datetime
+    ) -> None:
+        """A member who cannot be DMed is marked and told once in the team channel; a
+        channel the bot cannot post in is switched off and its admin told once."""
+        from bot.storage.repository import insert_post
+
+        if error.code == "dm_closed" and post.member_id is not None:
+            member = await session.get(Member, post.member_id)
+            if member is None or member.unreachable_at is not None:
+                return
+            member.unreachable_at = now
+            channel = await session.scalar(
+                select(Channel)
+                .where(Channel.team_id == post.team_id, Channel.daily_enabled)
+                .order_by(Channel.id)
+                .limit(1)
+            )
+            if channel is None:
+                logger.warning(
+                    "member %s does not accept DMs and there is no channel to say so",
+                    member.external_id,
+                )
+                return
+            await insert_post(
+                session,
+                Post(
+                    key=f"unreachable:{member.id}",
+                    kind="notice",
+                    platform=post.platform,
+                    team_id=post.team_id,
+                    member_id=None,
+                    channel_ref=channel.channel_ref,
+                    text=(
+                        f"{member.display_name}: I cannot send you direct messages, so your daily "
+                        "drill is on hold. Allow DMs from drillbot and run /drillbot resume."
+                    ),
+                    status="pending",
+                    not_before=now,
+                    created_at=now,
+                ),
+            )
+        elif error.code == "channel_gone" and post.channel_ref is not None:
+            channel = await session.scalar(
+                select(Channel).where(
+                    Channel.team_id == post.team_id, Channel.channel_ref == post.channel_ref
+                )
+            )
+            if channel is None or not channel.daily_enabled:
+                return
+            channel.daily_enabled = False
+            channel.next_run_at = None
+            admin = await session.scalar(
+                select(Member).where(
+                    Member.team_id == post.team_id, Member.external_id == channel.updated_by
+                )
+            )
+            if admin is not None:
+                await insert_post(
+                    session,
+                    Post(
+                        key=f"channel-gone:{channel.id}:{now:%Y-%m-%d}",
+                        kind="notice",
+                        platform=post.platform,
+                        team_id=post.team_id,
+                        member_id=admin.id,
+                        channel_ref=None,
+                        text=(
+                            f"I could not post the daily question in channel {channel.channel_ref} "
+                            f"({error}), so I switched it off. Invite me back and run "
+                            "/drillbot channel daily there to start again."
+                        ),
+                        status="pending",
+                        not_before=now,
+                        created_at=now,
+                    ),
+                )
+
+    async def _add_grade_reactions(self, jobs: Iterable[_Job]) -> None:
+        for job in jobs:
+            if not isinstance(job.message, QuestionCard) or job.sent is None:
+                continue
+            port = self._ports[job.platform]
+            await self.limiter(job.platform).acquire(job.sent.channel_ref)
             try:
                 await port.add_reactions(
-                    channel_ref=sent.channel_ref, message_ref=sent.message_ref, grades=list(Grade)
+                    channel_ref=job.sent.channel_ref,
+                    message_ref=job.sent.message_ref,
+                    grades=list(Grade),
                 )
             except PlatformError as error:
-                logger.warning("could not add grade reactions to post %s: %s", post_id, error)
-        return sent
+                logger.warning("could not add grade reactions to post %s: %s", job.post_id, error)
 
-    async def resume_pending(self) -> int:
-        """Send whatever a previous run inserted but never sent; returns how many were sent."""
-        async with transaction(self._sessions) as session:
-            ids = list(
-                await session.scalars(
-                    select(Post.id)
-                    .where(Post.status == "pending", Post.not_before <= self._clock.now())
-                    .order_by(Post.id)
-                )
-            )
-        sent = 0
-        for post_id in ids:
-            if await self.deliver(post_id):
-                sent += 1
-        if ids:
-            logger.info("resumed %d pending posts, %d sent", len(ids), sent)
-        return sent
 
-    async def _render(self, session: AsyncSession, post: Post) -> tuple[Message, str]:
-        recipient = ""
-        if post.member_id is not None:
-            member = await session.get(Member, post.member_id)
-            recipient = member.external_id if member else ""
-        question = await session.get(Question, post.question_id) if post.question_id else None
-        if question is None:
-            raise LookupError(f"post {post.id} has no question to show")
-        return card_message(post, question), recipient
-
-    async def _failed(self, post_id: int, error: str, *, permanent: bool) -> None:
-        async with transaction(self._sessions) as session:
-            post = await session.get(Post, post_id)
-            if post is None:
-                return
-            post.attempts += 1
-            post.last_error = error[:2000]
-            if permanent or post.attempts >= self._policy.max_attempts:
-                post.status = "failed"
-                logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)
-            else:
-                backoff = self._policy.first_backoff * (2 ** (post.attempts - 1))
-                post.not_before = self._clock.now() + backoff
-                logger.warning(
-                    "post %s (%s) failed (attempt %d), retrying in %s: %s",
-                    post.id,
-                    post.key,
-                    post.attempts,
-                    backoff,
-                    error,
-                )
+async def _by_id(session: AsyncSession, model, ids: set) -> dict:
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    rows = await session.scalars(select(model).where(model.id.in_(ids)))
+    return {row.id: row for row in rows}

@@ -13,12 +13,25 @@ from bot.messages import Image, Message
 
 
 class PlatformError(Exception):
-    """A platform refused or failed a call; `permanent` ones are not retried."""
+    """A platform refused or failed a call.
 
-    def __init__(self, message: str, *, permanent: bool = False, code: str = "") -> None:
+    `permanent` errors are not retried. `retry_after` (seconds) is the platform's own
+    Retry-After. `code` names the cases the core acts on: ``dm_closed`` (the member does
+    not accept DMs) and ``channel_gone`` (the bot cannot post in that channel).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.code = code
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -239,8 +239,7 @@ class DrillService:
         async def send() -> None:
             if event.conversation.is_dm:
                 await self.reply(event, Text(text=summary))
-            for post_id in post_ids:
-                await self.outbox.deliver(post_id)
+            await self.outbox.deliver_many(post_ids)
             if not event.conversation.is_dm:
                 await self.reply(event, Text(text=f"Sent you {len(post_ids)} questions in a DM."))
 

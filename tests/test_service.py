@@ -24,7 +24,7 @@ async def test_drill_sends_cards_by_dm_with_grade_hints(harness: Harness) -> Non
     assert len({card.question_id for card in cards}) == 3
     for card in cards:
         delivery = harness.port.delivery_of_card(card.post_id)
-        assert delivery.action == "dm" and delivery.user_ref == "ana"
+        assert delivery.channel_ref == "D-ana"
         assert card.prompt and card.track and card.level and card.time_limit_s > 0
     reactions = harness.port.of("react")
     assert len(reactions) == 3
@@ -32,6 +32,10 @@ async def test_drill_sends_cards_by_dm_with_grade_hints(harness: Harness) -> Non
     posts = await harness.rows(Post)
     assert {p.status for p in posts} == {"sent"}
     assert all(p.message_ref for p in posts)
+    (member,) = await harness.rows(Member)
+    assert member.dm_channel_ref == "D-ana"  # cached: later DMs cost one call
+    await drill(harness, 1)
+    assert harness.port.deliveries[-2].action == "post"
     summary = harness.port.texts()[0]
     assert "3 questions" in summary
 

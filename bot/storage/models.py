@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -103,6 +104,7 @@ class Post(Base):
     )
     position: Mapped[int] = mapped_column(Integer, default=1)
     heading: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     message_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -187,3 +189,51 @@ class InboundEvent(Base):
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)
     event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Subscription(Base):
+    """A member's daily DM drill. `next_run_at` is recomputed after each run and change."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), unique=True
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    local_time: Mapped[str] = mapped_column(String(5))
+    timezone: Mapped[str] = mapped_column(String(64))
+    days: Mapped[str] = mapped_column(String(20))
+    quickfire_count: Mapped[int] = mapped_column(Integer, default=3)
+    screening_count: Mapped[int] = mapped_column(Integer, default=1)
+    tracks: Mapped[list] = mapped_column(JSON, default=list)
+    companies: Mapped[list] = mapped_column(JSON, default=list)
+    paused_until: Mapped[date | None] = mapped_column(Date, nullable=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    last_local_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Channel(Base):
+    """A team channel and its daily shared question, set by admins only."""
+
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("team_id", "channel_ref", name="uq_channels_team_ref"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    channel_ref: Mapped[str] = mapped_column(String(128))
+    daily_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    local_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    days: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")
+    tracks: Mapped[list] = mapped_column(JSON, default=list)
+    levels: Mapped[list] = mapped_column(JSON, default=list)
+    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
+    last_local_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -55,6 +55,32 @@ def upgrade() -> None:
         sa.UniqueConstraint("platform", "external_id", name="uq_teams_platform_ref"),
     )
     op.create_table(
+        "channels",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("channel_ref", sa.String(length=128), nullable=False),
+        sa.Column("daily_enabled", sa.Boolean(), nullable=False),
+        sa.Column("local_time", sa.String(length=5), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("days", sa.String(length=20), nullable=False),
+        sa.Column("tracks", sa.JSON(), nullable=False),
+        sa.Column("levels", sa.JSON(), nullable=False),
+        sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_local_date", sa.Date(), nullable=True),
+        sa.Column("updated_by", sa.String(length=128), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_channels_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_channels")),
+        sa.UniqueConstraint("team_id", "channel_ref", name="uq_channels_team_ref"),
+    )
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_channels_next_run_at"), ["next_run_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_channels_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
         "members",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
@@ -87,6 +113,7 @@ def upgrade() -> None:
         sa.Column("question_id", sa.String(length=100), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("heading", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("message_ref", sa.String(length=128), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -142,6 +169,39 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("srs_cards", schema=None) as batch_op:
         batch_op.create_index("ix_srs_cards_member_due", ["member_id", "due"], unique=False)
+
+    op.create_table(
+        "subscriptions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("local_time", sa.String(length=5), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("days", sa.String(length=20), nullable=False),
+        sa.Column("quickfire_count", sa.Integer(), nullable=False),
+        sa.Column("screening_count", sa.Integer(), nullable=False),
+        sa.Column("tracks", sa.JSON(), nullable=False),
+        sa.Column("companies", sa.JSON(), nullable=False),
+        sa.Column("paused_until", sa.Date(), nullable=True),
+        sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_local_date", sa.Date(), nullable=True),
+        sa.Column("runs", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_subscriptions_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriptions")),
+        sa.UniqueConstraint("member_id", name=op.f("uq_subscriptions_member_id")),
+    )
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_subscriptions_next_run_at"), ["next_run_at"], unique=False
+        )
 
     op.create_table(
         "grade_events",
@@ -252,6 +312,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_grade_events_member_id"))
 
     op.drop_table("grade_events")
+    with op.batch_alter_table("subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subscriptions_next_run_at"))
+
+    op.drop_table("subscriptions")
     with op.batch_alter_table("srs_cards", schema=None) as batch_op:
         batch_op.drop_index("ix_srs_cards_member_due")
 
@@ -268,6 +332,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_members_team_id"))
 
     op.drop_table("members")
+    with op.batch_alter_table("channels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_channels_team_id"))
+        batch_op.drop_index(batch_op.f("ix_channels_next_run_at"))
+
+    op.drop_table("channels")
     op.drop_table("teams")
     with op.batch_alter_table("questions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_questions_track"))
