@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bank.loader import Bank, load_bank
 from bot.clock import SystemClock
 from bot.config import Settings
+from bot.dispatch import Dispatcher, DispatchSettings
 from bot.ports import ChatPort, Clock
 from bot.service import DrillService
 from bot.storage.database import (
@@ -42,6 +44,7 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
     bank: Bank
     service: DrillService
+    dispatcher: Dispatcher
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -97,4 +100,18 @@ async def build(
         settings=settings,
     )
     await service.sync_bank()
-    return App(settings=settings, engine=engine, sessions=sessions, bank=bank, service=service)
+    dispatcher = Dispatcher(
+        service=service,
+        settings=DispatchSettings(
+            batch_size=settings.schedule.batch_size,
+            grace=timedelta(hours=settings.schedule.grace_hours),
+        ),
+    )
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        bank=bank,
+        service=service,
+        dispatcher=dispatcher,
+    )

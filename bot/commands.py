@@ -14,6 +14,8 @@ from datetime import date, time
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bank.schema import LEVELS, TRACKS
+
 
 class UsageError(ValueError):
     """What a member typed does not fit a command; the message says how to fix it."""
@@ -157,10 +159,10 @@ class ListType(ParamType):
         return items
 
 
-TRACKS = ("deep-learning", "llm", "ai-engineering", "ml-system-design")
-LEVELS = ("quickfire", "screening", "deep-dive", "staff", "system-design", "research", "scenario")
-
 CARD = IntType("card", minimum=1, maximum=2**62)
+TIME = LocalTimeType("HH:MM")
+TIMEZONE = TimeZoneType("timezone")
+DAYS = WeekdaysType("days")
 
 
 @dataclass(frozen=True)
@@ -352,6 +354,52 @@ CORE_COMMANDS = CommandCatalog(
                     required=True,
                 ),
             ),
+        ),
+        Command(
+            ("drillbot", "subscribe"),
+            "Get a daily DM drill at your local time (run again to change it).",
+            (
+                Param("time", TIME, "local time, e.g. 08:30"),
+                Param("timezone", TIMEZONE, "IANA timezone, e.g. America/New_York"),
+                Param("days", DAYS, "weekdays, daily, weekends, mon-fri or mon,wed,fri"),
+                Param("quickfire", IntType("n", 0, 10), "quick-fire questions a day", keyword=True),
+                Param("screening", IntType("n", 0, 5), "screening questions a day", keyword=True),
+                Param("tracks", ListType("tracks", TRACKS), "only these tracks", keyword=True),
+                Param("companies", ListType("companies"), "prefer these companies", keyword=True),
+            ),
+            examples=("/drillbot subscribe 07:45 Europe/Berlin weekdays quickfire=5",),
+        ),
+        Command(
+            ("drillbot", "pause"),
+            "Pause your daily drill until a date, or until you resume.",
+            (
+                Param("until", ChoiceType("until", ("until",)), "the word 'until' (optional)"),
+                Param("date", DateType("YYYY-MM-DD"), "first day to get drills again"),
+            ),
+        ),
+        Command(("drillbot", "resume"), "Resume your paused daily drill."),
+        Command(("drillbot", "unsubscribe"), "Stop your daily drill."),
+        Command(
+            ("drillbot", "settings"),
+            "Show your drill settings and next run (in a channel, its daily question too).",
+        ),
+        Command(
+            ("drillbot", "channel", "daily"),
+            "Post one shared question in this channel every scheduled day.",
+            (
+                Param("time", TIME, "local time, e.g. 09:00"),
+                Param("timezone", TIMEZONE, "IANA timezone (default: the team's)"),
+                Param("days", DAYS, "weekdays, daily, mon-fri ..."),
+                Param("track", ListType("tracks", TRACKS), "only these tracks", keyword=True),
+                Param("level", ListType("levels", LEVELS), "only these levels", keyword=True),
+            ),
+            admin_only=True,
+            examples=("/drillbot channel daily 09:00 Europe/Berlin mon-fri track=llm",),
+        ),
+        Command(
+            ("drillbot", "channel", "off"),
+            "Stop this channel's daily question.",
+            admin_only=True,
         ),
     ]
 )

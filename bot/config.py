@@ -7,6 +7,7 @@ file holds settings a team can commit.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bank.yamldoc import YamlFileError, describe_location, load_yaml
 from bot.domain.grades import DEFAULT_ALIASES, Grade
+from bot.ratelimit import RateLimits
 
 DEFAULT_CONFIG_FILE = "drillbot.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///drillbot.db"
@@ -88,6 +90,41 @@ class SrsSettings(Section):
     repeat_gap_days: Annotated[int, Field(ge=0, le=60)] = 7
 
 
+class ScheduleSettings(Section):
+    tick_seconds: Annotated[float, Field(ge=1, le=3600)] = 30
+    grace_hours: Annotated[float, Field(ge=0, le=48)] = 6
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    default_time: str = "08:30"
+    quickfire: Annotated[int, Field(ge=0, le=10)] = 3
+    screening: Annotated[int, Field(ge=0, le=5)] = 1
+
+    @field_validator("default_time")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"expected a time like 08:30, got {value!r}")
+        return value
+
+
+class PlatformRate(Section):
+    per_second: Annotated[float, Field(gt=0, le=10_000)] | None = None
+    per_channel_per_second: Annotated[float, Field(gt=0, le=1_000)] | None = None
+    burst: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class RateLimitSettings(Section):
+    """Outbound sends per second; the defaults follow Slack's and Discord's published limits."""
+
+    slack: PlatformRate = PlatformRate(per_second=20, per_channel_per_second=1, burst=1)
+    discord: PlatformRate = PlatformRate(per_second=50, per_channel_per_second=5, burst=5)
+
+    def limits(self) -> dict[str, RateLimits]:
+        return {
+            name: RateLimits(rate.per_second, rate.per_channel_per_second, rate.burst)
+            for name, rate in (("slack", self.slack), ("discord", self.discord))
+        }
+
+
 class Settings(Section):
     team: TeamSettings = TeamSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -96,6 +133,8 @@ class Settings(Section):
     grades: GradeSettings = GradeSettings()
     drill: DrillSettings = DrillSettings()
     srs: SrsSettings = SrsSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     log_level: str = "INFO"
 
     # Not from YAML: where the settings came from and what the environment added.

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -34,6 +35,8 @@ from bot.grading import GradeOutcome, record_grade, remove_grade
 from bot.messages import AnswerReveal, Message, Text
 from bot.outbox import Outbox
 from bot.ports import ChatPort, Clock
+from bot.ratelimit import RateLimiter
+from bot.schedule_commands import HANDLERS as SCHEDULE_HANDLERS
 from bot.srs import Srs
 from bot.storage.database import transaction
 from bot.storage.models import Member, Post, Question, ReviewLog
@@ -62,6 +65,7 @@ class Who:
     team_id: int
     actor: Actor
     timezone: str
+    team_timezone: str
 
     @property
     def zone(self) -> ZoneInfo:
@@ -91,7 +95,16 @@ class DrillService:
         self.settings = settings
         self.catalog = catalog
         self.srs = Srs(desired_retention=settings.srs.desired_retention)
-        self.outbox = Outbox(sessions=sessions, ports=ports, clock=clock)
+        self.postgres = sessions.kw["bind"].dialect.name == "postgresql"
+        self.outbox = Outbox(
+            sessions=sessions,
+            ports=ports,
+            clock=clock,
+            postgres=self.postgres,
+            limiters={
+                name: RateLimiter(limits) for name, limits in settings.rate_limits.limits().items()
+            },
+        )
         self.rules = SelectionRules(
             max_reviews=settings.srs.max_reviews_per_day,
             repeat_gap=timedelta(days=settings.srs.repeat_gap_days),
@@ -102,6 +115,8 @@ class DrillService:
             "reveal": self._reveal_command,
             "grade": self._grade_command,
         }
+        for name, handler in SCHEDULE_HANDLERS.items():
+            self._commands[name] = partial(handler, self)
         missing = [c.name for c in catalog if c.name not in self._commands]
         if missing:
             raise ValueError(f"commands without a handler: {', '.join(missing)}")
@@ -155,19 +170,25 @@ class DrillService:
         )
         member = await ensure_member(session, team=team, actor=actor, now=now)
         timezone = member.timezone or team.timezone or "UTC"
-        return Who(member_id=member.id, team_id=team.id, actor=actor, timezone=timezone)
+        return Who(
+            member_id=member.id,
+            team_id=team.id,
+            actor=actor,
+            timezone=timezone,
+            team_timezone=team.timezone or "UTC",
+        )
 
     async def _command(self, event: CommandInvoked, who: Who, session: AsyncSession):
         command = self.catalog.get(event.command)
         if command is None:
-            return self._reply_later(
+            return self.reply_later(
                 event, Text(text=f"Unknown command /{event.command}. Type /help.")
             )
         if command.admin_only and not who.actor.is_admin:
-            return self._reply_later(event, Text(text=f"Only admins can use /{command.name}."))
+            return self.reply_later(event, Text(text=f"Only admins can use /{command.name}."))
         return await self._commands[command.name](event, who, session)
 
-    def _reply_later(self, event: Event, message: Message):
+    def reply_later(self, event: Event, message: Message):
         async def send() -> None:
             await self.reply(event, message)
 
@@ -185,7 +206,7 @@ class DrillService:
     # ---- commands -------------------------------------------------------------------
 
     async def _help(self, event: CommandInvoked, who: Who, session: AsyncSession):
-        return self._reply_later(event, Text(text=help_text(self.catalog)))
+        return self.reply_later(event, Text(text=help_text(self.catalog)))
 
     async def _drill(self, event: CommandInvoked, who: Who, session: AsyncSession):
         now = self.clock.now()
@@ -201,7 +222,7 @@ class DrillService:
             seed=f"{who.member_id}:{event.event_id}",
         )
         if not picked:
-            return self._reply_later(
+            return self.reply_later(
                 event,
                 Text(
                     text="Nothing fits right now: you have seen every matching question recently. "
@@ -260,8 +281,10 @@ class DrillService:
         shown = await last_shown(
             session, member_id=who.member_id, since=now - self.rules.repeat_gap
         )
-        local_midnight = datetime.combine(
-            now.astimezone(who.zone).date(), datetime.min.time(), tzinfo=who.zone
+        today = now.astimezone(who.zone).date()
+        local_midnight = datetime.combine(today, datetime.min.time(), tzinfo=who.zone)
+        end_of_day = datetime.combine(
+            today + timedelta(days=1), datetime.min.time(), tzinfo=who.zone
         )
         reviews_today = (
             await session.scalar(
@@ -293,25 +316,26 @@ class DrillService:
             rules=self.rules,
             reviews_today=reviews_today,
             seed=seed,
+            due_by=end_of_day,
         )
         return [(questions[p.question_id], p.reason) for p in picked]
 
     async def _reveal_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
         post = await self._visible_post(session, who, event.args["card"])
         if post is None:
-            return self._reply_later(event, self._no_card(event.args["card"]))
+            return self.reply_later(event, self._no_card(event.args["card"]))
         reveal = await self._reveal_message(session, post)
-        return self._reply_later(event, reveal)
+        return self.reply_later(event, reveal)
 
     async def _grade_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
         card_number = event.args["card"]
         post = await self._visible_post(session, who, card_number)
         if post is None:
-            return self._reply_later(event, self._no_card(card_number))
+            return self.reply_later(event, self._no_card(card_number))
         grade = Grade(event.args["grade"])
         outcome = await self._record(session, who, post, grade, source="command")
         question = await session.get(Question, post.question_id)
-        return self._reply_later(event, self._grade_text(post, outcome, question=question))
+        return self.reply_later(event, self._grade_text(post, outcome, question=question))
 
     # ---- reactions and buttons ------------------------------------------------------
 
@@ -324,7 +348,7 @@ class DrillService:
         source = "button" if isinstance(event, ButtonPressed) else "reaction"
         outcome = await self._record(session, who, post, grade, source=source)
         question = await session.get(Question, post.question_id)
-        return self._reply_later(event, self._grade_text(post, outcome, question=question))
+        return self.reply_later(event, self._grade_text(post, outcome, question=question))
 
     async def _ungrade_message(self, event: ReactionRemoved, who: Who, session: AsyncSession):
         post = await self._post_for(session, event)
@@ -342,17 +366,17 @@ class DrillService:
         if outcome.action == "absent":
             if event.grade is not None:
                 return None  # e.g. took away a 🟢 that a later 🔴 had already replaced
-            return self._reply_later(
+            return self.reply_later(
                 event, Text(text=f"You had no grade on card #{post.id}; nothing changed.")
             )
-        return self._reply_later(event, Text(text=f"Removed your grade on card #{post.id}."))
+        return self.reply_later(event, Text(text=f"Removed your grade on card #{post.id}."))
 
     async def _button(self, event: ButtonPressed, who: Who, session: AsyncSession):
         if event.action == "grade" and event.grade is not None:
             return await self._grade_message(event, who, session, event.grade)
         post = await self._visible_post(session, who, event.post_id)
         if post is None:
-            return self._reply_later(event, self._no_card(event.post_id))
+            return self.reply_later(event, self._no_card(event.post_id))
         reveal = await self._reveal_message(session, post)
         if event.conversation.is_dm:
             port = self.ports[event.actor.platform]
@@ -365,7 +389,7 @@ class DrillService:
                 )
 
             return update
-        return self._reply_later(event, reveal)
+        return self.reply_later(event, reveal)
 
     # ---- helpers --------------------------------------------------------------------
 
@@ -412,7 +436,7 @@ class DrillService:
         if not event.conversation.is_dm:
             return None  # reactions on ordinary channel messages are none of our business
         ref = getattr(event, "message_ref", "?")
-        return self._reply_later(
+        return self.reply_later(
             event,
             Text(
                 text=f"There is no card #{ref} of yours to grade. "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,29 @@ class Harness:
     @property
     def service(self):
         return self.app.service
+
+    async def tick(self):
+        return await self.app.dispatcher.tick()
+
+    async def run_until(self, until: datetime, *, step: timedelta = timedelta(minutes=1)) -> None:
+        """Tick every `step` of fake time up to `until`, as the real ticker would."""
+        while self.clock.now() < until:
+            self.clock.advance(step)
+            await self.tick()
+
+    async def jump_through(self, until: datetime) -> None:
+        """Move from one due run to the next until `until`, ticking at each."""
+        while True:
+            due = await self.app.dispatcher.next_due()
+            if due is None or due > until:
+                self.clock.set(max(self.clock.now(), until))
+                await self.tick()
+                return
+            self.clock.set(max(self.clock.now(), due))
+            await self.tick()
+
+    def last_text(self) -> str:
+        return self.port.texts()[-1]
 
     def actor(self, user: str, *, admin: bool = False, timezone: str | None = None) -> Actor:
         return Actor(

@@ -11,7 +11,7 @@ drill of the same afternoon).
 from __future__ import annotations
 
 import random
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -27,9 +27,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Filters:
-    tracks: Collection[str] = ()
-    levels: Collection[str] = ()
-    companies: Collection[str] = ()
+    tracks: tuple[str, ...] = ()
+    levels: tuple[str, ...] = ()
+    companies: tuple[str, ...] = ()
 
     def match(self, candidate: Candidate) -> bool:
         if self.tracks and candidate.track not in self.tracks:
@@ -52,9 +52,31 @@ class SelectionRules:
     cooldown: timedelta = timedelta(hours=12)
 
 
+class CandidatePool:
+    """The bank as selection sees it, with each filter's matches computed once.
+
+    Picking for 100k members a day would otherwise filter the whole bank 100k times.
+    """
+
+    def __init__(self, candidates: Iterable[Candidate]) -> None:
+        self._all = tuple(candidates)
+        self._cache: dict[Filters, tuple[tuple[Candidate, ...], frozenset[str]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._all)
+
+    def eligible(self, filters: Filters) -> tuple[tuple[Candidate, ...], frozenset[str]]:
+        found = self._cache.get(filters)
+        if found is None:
+            matches = tuple(c for c in self._all if filters.match(c))
+            found = (matches, frozenset(c.question_id for c in matches))
+            self._cache[filters] = found
+        return found
+
+
 def select_questions(
     *,
-    candidates: Sequence[Candidate],
+    candidates: Sequence[Candidate] | CandidatePool,
     due_at: Mapping[str, datetime],
     last_shown: Mapping[str, datetime],
     now: datetime,
@@ -64,9 +86,19 @@ def select_questions(
     reviews_today: int = 0,
     seed: int | str = 0,
     exclude: Collection[str] = (),
+    due_by: datetime | None = None,
 ) -> list[Picked]:
-    """Pick up to `count` questions; deterministic for the same inputs and seed."""
-    eligible = [c for c in candidates if filters.match(c) and c.question_id not in exclude]
+    """Pick up to `count` questions; deterministic for the same inputs and seed.
+
+    `due_by` (default `now`) is when a card counts as due: the daily drill passes the end
+    of the member's local day, so a card FSRS wants back "tomorrow" is in tomorrow's
+    drill even if that drill runs a few minutes before the exact due time.
+    """
+    due_by = due_by or now
+    pool = candidates if isinstance(candidates, CandidatePool) else CandidatePool(candidates)
+    eligible, eligible_ids = pool.eligible(filters)
+    if count <= 0 or not eligible:
+        return []
 
     def cooled(question_id: str) -> bool:
         shown = last_shown.get(question_id)
@@ -77,36 +109,51 @@ def select_questions(
         return shown is None or now - shown >= rules.repeat_gap
 
     picked: list[Picked] = []
+    chosen: set[str] = set()
     review_budget = max(0, rules.max_reviews - reviews_today)
     due = sorted(
-        (c for c in eligible if c.question_id in due_at and due_at[c.question_id] <= now),
-        key=lambda c: (due_at[c.question_id], c.question_id),
+        (due, qid)
+        for qid, due in due_at.items()
+        if due <= due_by and qid in eligible_ids and qid not in exclude
     )
-    for candidate in due:
+    for _, question_id in due:
         if len(picked) >= min(count, review_budget):
             break
-        if cooled(candidate.question_id):
-            picked.append(Picked(candidate.question_id, "due"))
+        if cooled(question_id):
+            picked.append(Picked(question_id, "due"))
+            chosen.add(question_id)
 
-    fresh = [c for c in eligible if c.question_id not in due_at and outside_gap(c.question_id)]
-    random.Random(str(seed)).shuffle(fresh)
-    for candidate in fresh:
+    def fresh(candidate: Candidate) -> bool:
+        qid = candidate.question_id
+        return qid not in due_at and qid not in chosen and qid not in exclude and outside_gap(qid)
+
+    rng = random.Random(str(seed))
+    wanted = count - len(picked)
+    # Rejection sampling is cheap while most of the bank is still new to the member;
+    # once it is not, fall back to shuffling what is left.
+    for _ in range(wanted * 4):
         if len(picked) >= count:
             break
-        picked.append(Picked(candidate.question_id, "new"))
+        candidate = eligible[rng.randrange(len(eligible))]
+        if fresh(candidate):
+            picked.append(Picked(candidate.question_id, "new"))
+            chosen.add(candidate.question_id)
+    if len(picked) < count:
+        rest = [c for c in eligible if fresh(c)]
+        rng.shuffle(rest)
+        for candidate in rest[: count - len(picked)]:
+            picked.append(Picked(candidate.question_id, "new"))
+            chosen.add(candidate.question_id)
 
     if len(picked) < count:
-        chosen = {p.question_id for p in picked}
         ahead = sorted(
-            (
-                c
-                for c in eligible
-                if c.question_id in due_at
-                and c.question_id not in chosen
-                and due_at[c.question_id] > now
-                and outside_gap(c.question_id)
-            ),
-            key=lambda c: (due_at[c.question_id], c.question_id),
+            (due, qid)
+            for qid, due in due_at.items()
+            if due > due_by
+            and qid in eligible_ids
+            and qid not in chosen
+            and qid not in exclude
+            and outside_gap(qid)
         )
-        picked.extend(Picked(c.question_id, "ahead") for c in ahead[: count - len(picked)])
+        picked.extend(Picked(qid, "ahead") for _, qid in ahead[: count - len(picked)])
     return picked

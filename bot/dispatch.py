@@ -1,0 +1,447 @@
+"""The scheduled work: daily DM drills and channel questions, claimed by a periodic tick.
+
+No job per member: each subscription and channel stores `next_run_at` (UTC, indexed).
+A tick claims what is due in batches, inserts the outbox rows and advances
+`next_run_at` in the same transaction, then sends. On PostgreSQL the claim uses
+``FOR UPDATE SKIP LOCKED`` so several instances share the work without doubles; the
+outbox keys (`dm:{member}:{local date}:{n}`) make a repeat impossible either way.
+
+Downtime: a run is sent if it is less than `grace` late; an older one is skipped, and
+only the latest missed day is ever considered, so nobody gets a burst of old drills.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.schedule import LocalSchedule, decode_days
+from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
+from bot.storage.database import transaction
+from bot.storage.models import Channel, Member, Post, Question, ReviewLog, SrsCard, Subscription
+
+logger = logging.getLogger(__name__)
+
+CHANNEL_REPEAT_GAP = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    batch_size: int = 500
+    grace: timedelta = timedelta(hours=6)
+
+
+@dataclass
+class TickReport:
+    dm_runs: int = 0
+    channel_runs: int = 0
+    skipped_late: int = 0
+    posts_inserted: int = 0
+    posts_sent: int = 0
+    lag_seconds: float = 0.0
+    keys: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PlannedCard:
+    question_id: str
+    reason: str
+    level: str
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """One member's (or channel's) run on one local date: who, when, what."""
+
+    target: str
+    local_date: date
+    run_at: datetime
+    timezone: str
+    cards: tuple[PlannedCard, ...]
+
+
+def parse_hhmm(text: str) -> time:
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+def subscription_schedule(subscription: Subscription) -> LocalSchedule:
+    return LocalSchedule(
+        parse_hhmm(subscription.local_time), subscription.timezone, decode_days(subscription.days)
+    )
+
+
+def channel_schedule(channel: Channel) -> LocalSchedule:
+    return LocalSchedule(
+        parse_hhmm(channel.local_time), channel.timezone, decode_days(channel.days)
+    )
+
+
+def next_subscription_run(subscription: Subscription, *, after: datetime) -> datetime | None:
+    if not subscription.active:
+        return None
+    return subscription_schedule(subscription).next_run(
+        after=after, not_before=subscription.paused_until
+    )
+
+
+class Dispatcher:
+    def __init__(self, *, service, settings: DispatchSettings = DispatchSettings()) -> None:
+        self.service = service
+        self.settings = settings
+        self.totals = TickReport()
+
+    @property
+    def _postgres(self) -> bool:
+        return self.service.postgres
+
+    async def tick(self) -> TickReport:
+        """Claim and send everything due now. Safe to run on several instances at once."""
+        report = TickReport()
+        while await self._run_channels(report):
+            pass
+        while True:
+            post_ids = await self._claim_subscriptions(report)
+            if not post_ids:
+                break
+            delivered = await self.service.outbox.deliver_many(post_ids)
+            report.posts_sent += delivered.sent
+        report.posts_sent += await self.service.outbox.resume_pending()
+        self._add(report)
+        return report
+
+    def _add(self, report: TickReport) -> None:
+        for name in ("dm_runs", "channel_runs", "skipped_late", "posts_inserted", "posts_sent"):
+            setattr(self.totals, name, getattr(self.totals, name) + getattr(report, name))
+        self.totals.lag_seconds = max(self.totals.lag_seconds, report.lag_seconds)
+
+    async def next_due(self) -> datetime | None:
+        """The earliest scheduled run, for simulations that jump the clock."""
+        async with transaction(self.service.sessions) as session:
+            dm = await session.scalar(
+                select(func.min(Subscription.next_run_at)).where(Subscription.active)
+            )
+            channel = await session.scalar(
+                select(func.min(Channel.next_run_at)).where(Channel.daily_enabled)
+            )
+        found = [t for t in (dm, channel) if t is not None]
+        return min(found) if found else None
+
+    # ---- DM drills ------------------------------------------------------------------
+
+    async def _claim_subscriptions(self, report: TickReport) -> list[int]:
+        async with transaction(self.service.sessions) as session:
+            now = self.service.clock.now()
+            query = (
+                select(Subscription, Member)
+                .join(Member, Member.id == Subscription.member_id)
+                .where(
+                    Subscription.active,
+                    Subscription.next_run_at.is_not(None),
+                    Subscription.next_run_at <= now,
+                )
+                .order_by(Subscription.next_run_at)
+                .limit(self.settings.batch_size)
+            )
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True, of=Subscription)
+            rows = (await session.execute(query)).all()
+            if not rows:
+                return []
+            planner = await Planner.load(
+                session, service=self.service, member_ids=[m.id for _, m in rows], now=now
+            )
+            posts: list[dict] = []
+            for subscription, member in rows:
+                report.lag_seconds = max(
+                    report.lag_seconds, (now - subscription.next_run_at).total_seconds()
+                )
+                run = self._due_run(subscription, now)
+                subscription.next_run_at = next_subscription_run(subscription, after=now)
+                if run is None or member.unreachable_at is not None:
+                    report.skipped_late += run is None
+                    subscription.skipped += 1
+                    continue
+                local_day = run.astimezone(ZoneInfo(subscription.timezone)).date()
+                if subscription.last_local_date == local_day:
+                    continue  # already ran today, before a settings change
+                subscription.last_local_date = local_day
+                subscription.runs += 1
+                cards = planner.plan_member(subscription, member, run_at=run, now=now)
+                for position, card in enumerate(cards, start=1):
+                    posts.append(
+                        {
+                            "key": f"dm:{member.id}:{local_day.isoformat()}:{position}",
+                            "kind": "dm",
+                            "platform": member.platform,
+                            "team_id": member.team_id,
+                            "member_id": member.id,
+                            "channel_ref": None,
+                            "question_id": card.question_id,
+                            "position": position,
+                            "heading": f"Daily drill {position}/{len(cards)} · "
+                            f"{REASONS[card.reason]}",
+                            "status": "pending",
+                            "not_before": now,
+                            "created_at": now,
+                            "attempts": 0,
+                        }
+                    )
+                report.dm_runs += 1
+            ids = await insert_posts(session, posts, postgres=self._postgres)
+            report.posts_inserted += len(ids)
+            report.keys.extend(p["key"] for p in posts)
+        return ids
+
+    def _due_run(self, subscription: Subscription, now: datetime) -> datetime | None:
+        """The run to send now (the latest one due, if not too late), or None to skip."""
+        schedule = subscription_schedule(subscription)
+        latest = schedule.latest_run(at_or_before=now)
+        if latest is None or now - latest > self.settings.grace:
+            return None
+        paused = subscription.paused_until
+        if paused is not None and latest.astimezone(schedule.zone).date() < paused:
+            return None
+        return latest
+
+    # ---- channel questions ----------------------------------------------------------
+
+    async def _run_channels(self, report: TickReport) -> bool:
+        async with transaction(self.service.sessions) as session:
+            now = self.service.clock.now()
+            query = (
+                select(Channel)
+                .where(
+                    Channel.daily_enabled,
+                    Channel.next_run_at.is_not(None),
+                    Channel.next_run_at <= now,
+                )
+                .order_by(Channel.next_run_at)
+                .limit(50)
+            )
+            if self._postgres:
+                query = query.with_for_update(skip_locked=True)
+            channels = list(await session.scalars(query))
+            if not channels:
+                return False
+            pool = await candidate_pool(session)
+            posts = []
+            for channel in channels:
+                schedule = channel_schedule(channel)
+                latest = schedule.latest_run(at_or_before=now)
+                channel.next_run_at = schedule.next_run(after=now)
+                if latest is None or now - latest > self.settings.grace:
+                    report.skipped_late += 1
+                    continue
+                local_day = latest.astimezone(schedule.zone).date()
+                if channel.last_local_date == local_day:
+                    continue
+                channel.last_local_date = local_day
+                recent = set(
+                    await session.scalars(
+                        select(Post.question_id).where(
+                            Post.team_id == channel.team_id,
+                            Post.kind == "channel",
+                            Post.channel_ref == channel.channel_ref,
+                            Post.created_at >= now - CHANNEL_REPEAT_GAP,
+                        )
+                    )
+                )
+                filters = Filters(
+                    tracks=tuple(channel.tracks or ()),
+                    levels=tuple(channel.levels or ()) or ("screening",),
+                )
+                picked = select_questions(
+                    candidates=pool,
+                    due_at={},
+                    last_shown={},
+                    now=now,
+                    count=1,
+                    filters=filters,
+                    exclude=recent,
+                    seed=f"channel:{channel.id}:{local_day}",
+                )
+                if not picked:
+                    picked = select_questions(
+                        candidates=pool,
+                        due_at={},
+                        last_shown={},
+                        now=now,
+                        count=1,
+                        filters=filters,
+                        seed=f"channel:{channel.id}:{local_day}",
+                    )
+                if not picked:
+                    logger.warning(
+                        "channel %s: no question matches its tracks and levels", channel.channel_ref
+                    )
+                    continue
+                posts.append(
+                    {
+                        "key": f"channel:{channel.id}:{local_day.isoformat()}",
+                        "kind": "channel",
+                        "platform": channel.platform,
+                        "team_id": channel.team_id,
+                        "member_id": None,
+                        "channel_ref": channel.channel_ref,
+                        "question_id": picked[0].question_id,
+                        "position": 1,
+                        "heading": f"Question of the day · {local_day:%a %d %b}",
+                        "status": "pending",
+                        "not_before": now,
+                        "created_at": now,
+                        "attempts": 0,
+                    }
+                )
+                report.channel_runs += 1
+            ids = await insert_posts(session, posts, postgres=self._postgres)
+            report.posts_inserted += len(ids)
+            report.keys.extend(p["key"] for p in posts)
+        if ids:
+            delivered = await self.service.outbox.deliver_many(ids)
+            report.posts_sent += delivered.sent
+        return True
+
+
+REASONS = {"due": "review", "new": "new", "ahead": "early review"}
+
+
+async def insert_posts(session: AsyncSession, rows: list[dict], *, postgres: bool) -> list[int]:
+    """Insert outbox rows in bulk; a key that already exists is left alone."""
+    if not rows:
+        return []
+    dialect_insert = postgres_insert if postgres else sqlite_insert
+    statement = (
+        dialect_insert(Post).on_conflict_do_nothing(index_elements=["key"]).returning(Post.id)
+    )
+    ids: list[int] = []
+    for start in range(0, len(rows), 1000):
+        result = await session.execute(statement, rows[start : start + 1000])
+        ids.extend(result.scalars().all())
+    return sorted(ids)
+
+
+async def candidate_pool(session: AsyncSession) -> CandidatePool:
+    questions = await session.execute(
+        select(Question.id, Question.track, Question.level, Question.data).where(Question.active)
+    )
+    return CandidatePool(
+        Candidate(
+            qid, track, level, tuple(data.get("tags") or ()), tuple(data.get("companies") or ())
+        )
+        for qid, track, level, data in questions
+    )
+
+
+class Planner:
+    """Chooses each member's cards for a run, from state loaded once for a whole batch."""
+
+    def __init__(
+        self,
+        *,
+        pool: CandidatePool,
+        rules: SelectionRules,
+        due: dict[int, dict[str, datetime]],
+        shown: dict[int, dict[str, datetime]],
+        reviews: dict[int, list[datetime]],
+    ) -> None:
+        self.pool = pool
+        self.rules = rules
+        self.due = due
+        self.shown = shown
+        self.reviews = reviews
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, *, service, member_ids: list[int], now: datetime
+    ) -> Planner:
+        rules: SelectionRules = service.rules
+        due: dict[int, dict[str, datetime]] = defaultdict(dict)
+        for member_id, question_id, due_at in await session.execute(
+            select(SrsCard.member_id, SrsCard.question_id, SrsCard.due).where(
+                SrsCard.member_id.in_(member_ids), SrsCard.reviews > 0
+            )
+        ):
+            due[member_id][question_id] = due_at
+        shown: dict[int, dict[str, datetime]] = defaultdict(dict)
+        for member_id, question_id, at in await session.execute(
+            select(Post.member_id, Post.question_id, func.max(Post.created_at))
+            .where(
+                Post.member_id.in_(member_ids),
+                Post.question_id.is_not(None),
+                Post.created_at >= now - rules.repeat_gap,
+            )
+            .group_by(Post.member_id, Post.question_id)
+        ):
+            shown[member_id][question_id] = at
+        reviews: dict[int, list[datetime]] = defaultdict(list)
+        for member_id, at in await session.execute(
+            select(ReviewLog.member_id, ReviewLog.reviewed_at).where(
+                ReviewLog.member_id.in_(member_ids),
+                ReviewLog.superseded.is_(False),
+                ReviewLog.reviewed_at >= now - timedelta(days=1, hours=14),
+            )
+        ):
+            reviews[member_id].append(at)
+        return cls(
+            pool=await candidate_pool(session), rules=rules, due=due, shown=shown, reviews=reviews
+        )
+
+    def plan_member(
+        self, subscription: Subscription, member: Member, *, run_at: datetime, now: datetime
+    ) -> list[PlannedCard]:
+        zone = ZoneInfo(subscription.timezone)
+        local_day = run_at.astimezone(zone).date()
+        midnight = datetime.combine(local_day, time(), tzinfo=zone)
+        end_of_day = datetime.combine(local_day + timedelta(days=1), time(), tzinfo=zone)
+        reviews_today = sum(1 for at in self.reviews.get(member.id, ()) if at >= midnight)
+        due = self.due.get(member.id, {})
+        shown = self.shown.get(member.id, {})
+        tracks = tuple(subscription.tracks or ())
+        companies = tuple(subscription.companies or ())
+        cards: list[PlannedCard] = []
+        slots = (
+            ("quickfire", subscription.quickfire_count),
+            ("screening", subscription.screening_count),
+        )
+        for level, count in slots:
+            if count <= 0:
+                continue
+            picked = select_questions(
+                candidates=self.pool,
+                due_at=due,
+                last_shown=shown,
+                now=now,
+                count=count,
+                filters=Filters(tracks=tracks, levels=(level,), companies=companies),
+                rules=self.rules,
+                reviews_today=reviews_today,
+                seed=f"{member.id}:{local_day.isoformat()}:{level}",
+                exclude={c.question_id for c in cards},
+                due_by=end_of_day,
+            )
+            if not picked and companies:
+                picked = select_questions(
+                    candidates=self.pool,
+                    due_at=due,
+                    last_shown=shown,
+                    now=now,
+                    count=count,
+                    filters=Filters(tracks=tracks, levels=(level,)),
+                    rules=self.rules,
+                    reviews_today=reviews_today,
+                    seed=f"{member.id}:{local_day.isoformat()}:{level}",
+                    exclude={c.question_id for c in cards},
+                    due_by=end_of_day,
+                )
+            reviews_today += sum(1 for p in picked if p.reason == "due")
+            cards.extend(PlannedCard(p.question_id, p.reason, level) for p in picked)
+        return cards

@@ -1,0 +1,265 @@
+"""Chat commands that change schedules: a member's daily drill and a channel's question.
+
+Every change recomputes `next_run_at` at once, so the tick never works from stale
+settings; a run already sent today is not sent again after a change (the dispatcher
+checks `last_local_date`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.dispatch import channel_schedule, next_subscription_run, subscription_schedule
+from bot.domain.schedule import WEEKDAYS, encode_days
+from bot.events import CommandInvoked
+from bot.messages import Text
+from bot.storage.models import Channel, Member, Subscription
+
+INDEFINITELY = date(9999, 12, 31)
+
+
+def describe_run(when: datetime | None, timezone: str) -> str:
+    if when is None:
+        return "none scheduled"
+    local = when.astimezone(ZoneInfo(timezone))
+    return f"{local:%a %d %b %H:%M} {local.tzname()} ({when:%H:%M} UTC, {when:%Y-%m-%d})"
+
+
+def describe_subscription(subscription: Subscription | None) -> str:
+    if subscription is None or not subscription.active:
+        return "Daily drill: off. Start one with /drillbot subscribe [08:30] [timezone] [weekdays]."
+    schedule = subscription_schedule(subscription)
+    parts = [
+        f"{subscription.quickfire_count} quick-fire + {subscription.screening_count} screening"
+    ]
+    if subscription.tracks:
+        parts.append(f"tracks: {', '.join(subscription.tracks)}")
+    if subscription.companies:
+        parts.append(f"companies: {', '.join(subscription.companies)}")
+    lines = [f"*Daily drill*: {schedule.describe()}; {'; '.join(parts)}."]
+    if subscription.paused_until == INDEFINITELY:
+        lines.append("Paused until you run /drillbot resume.")
+    elif subscription.paused_until is not None:
+        lines.append(f"Paused until {subscription.paused_until:%a %d %b %Y}.")
+    lines.append(f"Next drill: {describe_run(subscription.next_run_at, subscription.timezone)}.")
+    return "\n".join(lines)
+
+
+def describe_channel(channel: Channel | None) -> str:
+    if channel is None or not channel.daily_enabled:
+        return "Channel question: off here."
+    schedule = channel_schedule(channel)
+    filters = []
+    if channel.tracks:
+        filters.append(f"tracks: {', '.join(channel.tracks)}")
+    if channel.levels:
+        filters.append(f"levels: {', '.join(channel.levels)}")
+    suffix = f" ({'; '.join(filters)})" if filters else ""
+    return (
+        f"*Channel question*: {schedule.describe()}{suffix}. "
+        f"Next: {describe_run(channel.next_run_at, channel.timezone)}."
+    )
+
+
+async def subscription_of(session: AsyncSession, member_id: int) -> Subscription | None:
+    return await session.scalar(select(Subscription).where(Subscription.member_id == member_id))
+
+
+async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
+    now = service.clock.now()
+    args = event.args
+    defaults = service.settings.schedule
+    subscription = await subscription_of(session, who.member_id)
+    if subscription is None:
+        subscription = Subscription(
+            member_id=who.member_id,
+            active=True,
+            local_time=defaults.default_time,
+            timezone=who.timezone,
+            days=encode_days(WEEKDAYS),
+            quickfire_count=defaults.quickfire,
+            screening_count=defaults.screening,
+            tracks=[],
+            companies=[],
+            created_at=now,
+            updated_at=now,
+            runs=0,
+            skipped=0,
+        )
+        session.add(subscription)
+    if args.get("time") is not None:
+        subscription.local_time = f"{args['time']:%H:%M}"
+    if args.get("timezone"):
+        subscription.timezone = args["timezone"]
+    if args.get("days"):
+        subscription.days = encode_days(args["days"])
+    if args.get("quickfire") is not None:
+        subscription.quickfire_count = args["quickfire"]
+    if args.get("screening") is not None:
+        subscription.screening_count = args["screening"]
+    if args.get("tracks"):
+        subscription.tracks = list(args["tracks"])
+    if args.get("companies"):
+        subscription.companies = list(args["companies"])
+    if subscription.quickfire_count + subscription.screening_count == 0:
+        return service.reply_later(
+            event,
+            Text(text="A drill needs at least one question: set quickfire= or screening= above 0."),
+        )
+    subscription.active = True
+    subscription.paused_until = None
+    subscription.updated_at = now
+    subscription.next_run_at = next_subscription_run(subscription, after=now)
+    await _clear_unreachable(session, who.member_id)
+    await session.flush()
+    return service.reply_later(
+        event, Text(text="Subscribed.\n" + describe_subscription(subscription))
+    )
+
+
+async def pause(service, event: CommandInvoked, who, session: AsyncSession):
+    now = service.clock.now()
+    subscription = await subscription_of(session, who.member_id)
+    if subscription is None or not subscription.active:
+        return service.reply_later(
+            event,
+            Text(text="You have no daily drill to pause. Start one with /drillbot subscribe."),
+        )
+    until: date | None = event.args.get("date")
+    today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+    if until is not None and until <= today:
+        return service.reply_later(
+            event,
+            Text(
+                text=f"{until:%Y-%m-%d} is not in the future. "
+                "Usage: /drillbot pause until YYYY-MM-DD"
+            ),
+        )
+    subscription.paused_until = until or INDEFINITELY
+    subscription.updated_at = now
+    subscription.next_run_at = next_subscription_run(subscription, after=now)
+    return service.reply_later(event, Text(text="Paused.\n" + describe_subscription(subscription)))
+
+
+async def resume(service, event: CommandInvoked, who, session: AsyncSession):
+    now = service.clock.now()
+    subscription = await subscription_of(session, who.member_id)
+    if subscription is None or not subscription.active:
+        return service.reply_later(
+            event, Text(text="You have no daily drill. Start one with /drillbot subscribe.")
+        )
+    subscription.paused_until = None
+    subscription.updated_at = now
+    subscription.next_run_at = next_subscription_run(subscription, after=now)
+    await _clear_unreachable(session, who.member_id)
+    return service.reply_later(event, Text(text="Resumed.\n" + describe_subscription(subscription)))
+
+
+async def unsubscribe(service, event: CommandInvoked, who, session: AsyncSession):
+    subscription = await subscription_of(session, who.member_id)
+    if subscription is None or not subscription.active:
+        return service.reply_later(event, Text(text="You had no daily drill; nothing changed."))
+    subscription.active = False
+    subscription.next_run_at = None
+    subscription.updated_at = service.clock.now()
+    return service.reply_later(
+        event,
+        Text(
+            text="Your daily drill is off. Your grades and review schedule are kept; "
+            "/drillbot subscribe brings the drill back."
+        ),
+    )
+
+
+async def show_settings(service, event: CommandInvoked, who, session: AsyncSession):
+    lines = [describe_subscription(await subscription_of(session, who.member_id))]
+    lines.append(f"Your timezone: {who.timezone}.")
+    if not event.conversation.is_dm:
+        lines.append(describe_channel(await _channel(session, who, event, create=False)))
+    return service.reply_later(event, Text(text="\n".join(lines)))
+
+
+async def channel_daily(service, event: CommandInvoked, who, session: AsyncSession):
+    if event.conversation.is_dm:
+        return service.reply_later(
+            event,
+            Text(text="Run /drillbot channel daily in the channel that should get the question."),
+        )
+    now = service.clock.now()
+    args = event.args
+    channel = await _channel(session, who, event, create=True, now=now)
+    if args.get("time") is not None:
+        channel.local_time = f"{args['time']:%H:%M}"
+    elif not channel.daily_enabled:
+        channel.local_time = "09:00"
+    if args.get("timezone"):
+        channel.timezone = args["timezone"]
+    if args.get("days"):
+        channel.days = encode_days(args["days"])
+    if args.get("track"):
+        channel.tracks = list(args["track"])
+    if args.get("level"):
+        channel.levels = list(args["level"])
+    channel.daily_enabled = True
+    channel.updated_by = who.actor.user_ref
+    channel.updated_at = now
+    channel.next_run_at = channel_schedule(channel).next_run(after=now)
+    await session.flush()
+    return service.reply_later(event, Text(text="Done.\n" + describe_channel(channel)))
+
+
+async def channel_off(service, event: CommandInvoked, who, session: AsyncSession):
+    channel = await _channel(session, who, event, create=False)
+    if channel is None or not channel.daily_enabled:
+        return service.reply_later(event, Text(text="This channel has no daily question."))
+    channel.daily_enabled = False
+    channel.next_run_at = None
+    channel.updated_by = who.actor.user_ref
+    channel.updated_at = service.clock.now()
+    return service.reply_later(event, Text(text="The daily question in this channel is off."))
+
+
+async def _channel(
+    session: AsyncSession, who, event: CommandInvoked, *, create: bool, now: datetime | None = None
+):
+    ref = event.conversation.channel_ref
+    channel = await session.scalar(
+        select(Channel).where(Channel.team_id == who.team_id, Channel.channel_ref == ref)
+    )
+    if channel is None and create:
+        channel = Channel(
+            team_id=who.team_id,
+            platform=who.actor.platform,
+            channel_ref=ref,
+            daily_enabled=False,
+            local_time=f"{time(9, 0):%H:%M}",
+            timezone=who.team_timezone,
+            days=encode_days(WEEKDAYS),
+            tracks=[],
+            levels=[],
+            updated_by=who.actor.user_ref,
+            updated_at=now,
+        )
+        session.add(channel)
+    return channel
+
+
+async def _clear_unreachable(session: AsyncSession, member_id: int) -> None:
+    member = await session.get(Member, member_id)
+    if member is not None:
+        member.unreachable_at = None
+
+
+HANDLERS = {
+    "drillbot subscribe": subscribe,
+    "drillbot pause": pause,
+    "drillbot resume": resume,
+    "drillbot unsubscribe": unsubscribe,
+    "drillbot settings": show_settings,
+    "drillbot channel daily": channel_daily,
+    "drillbot channel off": channel_off,
+}
