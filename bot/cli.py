@@ -18,6 +18,8 @@ from bank.loader import BankError, bundled_files, expand_paths, load_bank, load_
 from bot.bootstrap import DatabaseUnavailable, build, open_database
 from bot.commands import CORE_COMMANDS, markdown_table
 from bot.config import ConfigError, Settings, load_settings
+from bot.scheduling import Ticker
+from bot.storage.database import InstanceLock, InstanceLocked
 
 logger = logging.getLogger("drillbot")
 
@@ -56,7 +58,7 @@ def _async(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             asyncio.run(function(*args, **kwargs))
-        except DatabaseUnavailable as error:
+        except (DatabaseUnavailable, InstanceLocked) as error:
             _fail(str(error), EXIT_CONFIG)
         except BankError as error:
             _fail(f"the question bank has problems:\n{error}", EXIT_BANK)
@@ -121,12 +123,20 @@ async def _run(settings: Settings, platform: str) -> None:
     port = ConsolePort(
         out=sys.stdout, channel=settings.console.channel, charts_dir=settings.console.charts_dir
     )
-    app = await build(settings, ports={"console": port})
+    lock = InstanceLock(settings.database_url)
+    lock.acquire()
     try:
-        await app.service.outbox.resume_pending()
-        await run_console(app.service)
+        app = await build(settings, ports={"console": port})
+        ticker = Ticker(app.dispatcher, tick_seconds=settings.schedule.tick_seconds)
+        try:
+            await app.service.outbox.resume_pending()
+            ticker.start()
+            await run_console(app.service)
+        finally:
+            ticker.shutdown()
+            await app.close()
     finally:
-        await app.close()
+        lock.release()
 
 
 @main.group()

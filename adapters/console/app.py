@@ -13,7 +13,7 @@ import uuid
 from typing import TextIO
 
 from adapters.console.render import render
-from adapters.console.translate import CONSOLE_HELP, Quit, translate
+from adapters.console.translate import CONSOLE_HELP, Quit, SwitchPlace, translate
 from bot.commands import UsageError
 from bot.domain.grades import GradeVocabulary
 from bot.events import CommandInvoked, Conversation
@@ -31,7 +31,9 @@ async def run_console(
     settings = service.settings
     vocabulary = GradeVocabulary(settings.grades.aliases())
     actor = console_actor(settings)
-    conversation = Conversation(channel_ref=f"dm-{settings.console.user}", is_dm=True)
+    dm = Conversation(channel_ref=f"dm-{settings.console.user}", is_dm=True)
+    channel = Conversation(channel_ref=settings.console.channel, is_dm=False)
+    conversation = dm
     interactive = stdin.isatty()
     if interactive:
         out.write(
@@ -41,7 +43,8 @@ async def run_console(
     loop = asyncio.get_running_loop()
     while True:
         if interactive:
-            out.write(f"{actor.user_ref}> ")
+            place = "dm" if conversation.is_dm else f"#{conversation.channel_ref}"
+            out.write(f"{actor.user_ref}@{place}> ")
             out.flush()
         line = await loop.run_in_executor(None, stdin.readline)
         if not line:
@@ -62,6 +65,11 @@ async def run_console(
             continue
         if isinstance(event, Quit):
             break
+        if isinstance(event, SwitchPlace):
+            conversation = channel if event.to_channel else dm
+            where = f"#{channel.channel_ref}" if event.to_channel else "your DM"
+            _print(out, Text(text=f"(now typing in {where})"))
+            continue
         await service.handle(event)
         if isinstance(event, CommandInvoked) and event.command == "help":
             _print(out, Text(text=CONSOLE_HELP))

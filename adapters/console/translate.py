@@ -14,12 +14,20 @@ CONSOLE_HELP = """*console input*
 - `react <card> strong|lean|no`: grade a card, as reacting 🟢 🟡 🔴 would
   (the emoji and names like :large_green_circle: work too)
 - `unreact <card> [grade]`: take your grade on a card back
+- `:channel` / `:dm`: type in the team channel (for /drillbot channel ...) or back in your DM
 - `/quit`: leave (end of input does the same)"""
 
 
 @dataclass(frozen=True)
 class Quit:
     """The person at the terminal wants to leave."""
+
+
+@dataclass(frozen=True)
+class SwitchPlace:
+    """Type in the team channel (`:channel`) or in the DM (`:dm`) from now on."""
+
+    to_channel: bool
 
 
 def translate(
@@ -30,13 +38,15 @@ def translate(
     actor: Actor,
     conversation: Conversation,
     event_id: str,
-) -> Event | Quit | None:
+) -> Event | Quit | SwitchPlace | None:
     """Turn one typed line into an event; raise UsageError with a hint for bad input."""
     text = line.strip()
     if not text or text.startswith("#"):
         return None
     if text.lower() in QUIT_WORDS:
         return Quit()
+    if text.lower() in (":channel", ":dm"):
+        return SwitchPlace(to_channel=text.lower() == ":channel")
     words = text.split()
     verb = words[0].lower()
     if verb in ("react", "unreact"):

@@ -113,3 +113,43 @@ async def upgrade(engine: AsyncEngine) -> None:
 async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as connection:
         return await connection.run_sync(_current_revision)
+
+
+class InstanceLocked(Exception):
+    """Another drillbot already serves this SQLite database."""
+
+
+class InstanceLock:
+    """One drillbot per SQLite file: an exclusive lock on `<database>.lock`.
+
+    SQLite has no row locks to share work safely between processes, so a second
+    instance is refused; PostgreSQL deployments run several and need no lock.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._path = None
+        self._handle = None
+        path = sqlite_path(normalise_url(url)) if is_sqlite(url) else None
+        if path is not None:
+            self._path = path.with_name(path.name + ".lock")
+
+    def acquire(self) -> None:
+        if self._path is None:
+            return
+        import fcntl
+
+        handle = open(self._path, "a+")  # noqa: SIM115 - held open for the process lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise InstanceLocked(
+                f"another drillbot is already running on {self._path.with_suffix('')}; SQLite "
+                "allows one instance (use PostgreSQL to run several)"
+            ) from None
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None

@@ -1,0 +1,269 @@
+"""`drillbot simulate`: weeks of team life on a fake clock, in seconds.
+
+Simulated members subscribe at their own local times across many timezones (DST changes
+included), get their drills through the recording platform, and grade most cards (some
+they skip). The run then checks the two promises scheduling makes: no outbox key is
+sent twice (`duplicates`) and every scheduled run was sent (`missed`).
+
+Like bootstrap, this is a composition root: it wires the core to the recording port.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from adapters.fake import FakeChatPort
+from bot.bootstrap import build
+from bot.clock import FakeClock
+from bot.config import Settings, load_settings
+from bot.dispatch import subscription_schedule
+from bot.domain.grades import Grade
+from bot.domain.schedule import resolve_local
+from bot.events import Actor, CommandInvoked, Conversation, ReactionAdded
+from bot.messages import QuestionCard
+from bot.storage.database import transaction
+from bot.storage.models import Member, Post, Subscription
+
+PLATFORM = "sim"
+TEAM = "T-sim"
+CHANNEL = "C-sim"
+ZONES = (
+    "Europe/Berlin",
+    "America/New_York",
+    "America/Los_Angeles",
+    "Europe/London",
+    "Asia/Kolkata",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "America/Sao_Paulo",
+    "Pacific/Kiritimati",
+    "Pacific/Pago_Pago",
+    "UTC",
+)
+# Times people pick, with a few inside the hours that DST skips or repeats.
+TIMES = (
+    "06:30",
+    "07:00",
+    "07:45",
+    "08:00",
+    "08:30",
+    "09:00",
+    "12:15",
+    "18:00",
+    "21:30",
+    "01:30",
+    "02:30",
+)
+DAY_CHOICES = ("weekdays", "daily", "mon,wed,fri", "weekends")
+DEFAULT_START = datetime(2026, 10, 19, tzinfo=UTC)  # Europe and the US change clocks inside 28 days
+GRADE_WEIGHTS = ((Grade.STRONG, 0.45), (Grade.LEAN, 0.35), (Grade.NO, 0.20))
+
+
+@dataclass
+class SimulationReport:
+    members: int
+    days: int
+    seed: int
+    start: str
+    timezones: list[str]
+    ticks: int = 0
+    posts_sent: int = 0
+    dm_drills: int = 0
+    channel_questions: int = 0
+    grades: dict[str, int] = field(default_factory=dict)
+    cards_skipped: int = 0
+    scheduled_runs: int = 0
+    duplicates: int = 0
+    missed: int = 0
+    unexpected: int = 0
+    wall_seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def simulate(
+    *,
+    members: int,
+    days: int,
+    seed: int,
+    database_url: str | None = None,
+    start: datetime = DEFAULT_START,
+    settings: Settings | None = None,
+) -> SimulationReport:
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="drillbot-sim-") as folder:
+        url = database_url or f"sqlite+aiosqlite:///{Path(folder) / 'simulation.db'}"
+        settings = (settings or load_settings(env={})).model_copy(update={"database_url": url})
+        report = await _run(settings, members=members, days=days, seed=seed, start=start)
+    report.wall_seconds = round(time.perf_counter() - began, 2)
+    return report
+
+
+async def _run(
+    settings: Settings, *, members: int, days: int, seed: int, start: datetime
+) -> SimulationReport:
+    rng = random.Random(seed)
+    port = FakeChatPort(platform=PLATFORM)
+    clock = FakeClock(start)
+    app = await build(settings, ports={PLATFORM: port}, clock=clock)
+    end = start + timedelta(days=days)
+    zones = sorted({ZONES[i % len(ZONES)] for i in range(members)})
+    report = SimulationReport(
+        members=members, days=days, seed=seed, start=start.isoformat(), timezones=zones
+    )
+    try:
+        people = [f"sim{i:05d}" for i in range(members)]
+        events = _event_ids()
+        await app.service.handle(
+            _command(
+                next(events),
+                people[0],
+                "drillbot channel daily",
+                channel=True,
+                admin=True,
+                args={
+                    "time": None,
+                    "timezone": "Europe/Berlin",
+                    "days": (0, 1, 2, 3, 4),
+                    "track": None,
+                    "level": None,
+                },
+            )
+        )
+        for index, person in enumerate(people):
+            command = app.service.catalog.get("drillbot subscribe")
+            args = command.parse(
+                [
+                    rng.choice(TIMES),
+                    ZONES[index % len(ZONES)],
+                    rng.choice(DAY_CHOICES),
+                    f"quickfire={rng.randint(1, 3)}",
+                    f"screening={rng.randint(0, 1)}",
+                ]
+            )
+            await app.service.handle(
+                _command(next(events), person, "drillbot subscribe", args=args)
+            )
+        seen = 0
+        grades: Counter[str] = Counter()
+        while True:
+            due = await app.dispatcher.next_due()
+            if due is None or due >= end:
+                break
+            clock.set(max(clock.now(), due))
+            await app.dispatcher.tick()
+            report.ticks += 1
+            new = port.deliveries[seen:]
+            seen = len(port.deliveries)
+            for delivery in new:
+                if not isinstance(delivery.message, QuestionCard) or delivery.action == "reply":
+                    continue
+                graders = (
+                    [delivery.user_ref or _owner(delivery.channel_ref)]
+                    if delivery.channel_ref != CHANNEL
+                    else rng.sample(people, k=min(3, len(people)))
+                )
+                for person in graders:
+                    if rng.random() < 0.15:
+                        report.cards_skipped += 1
+                        continue
+                    grade = rng.choices(
+                        [g for g, _ in GRADE_WEIGHTS], [w for _, w in GRADE_WEIGHTS]
+                    )[0]
+                    grades[grade.value] += 1
+                    await app.service.handle(
+                        ReactionAdded(
+                            event_id=next(events),
+                            actor=_actor(person),
+                            conversation=Conversation(
+                                channel_ref=delivery.channel_ref,
+                                is_dm=delivery.channel_ref != CHANNEL,
+                            ),
+                            message_ref=delivery.message_ref,
+                            grade=grade,
+                        )
+                    )
+            seen = len(port.deliveries)
+        report.grades = dict(sorted(grades.items()))
+        await _check(app, port, report, start=start, end=end)
+    finally:
+        await app.close()
+    return report
+
+
+async def _check(
+    app, port: FakeChatPort, report: SimulationReport, *, start: datetime, end: datetime
+) -> None:
+    sends = Counter(
+        d.message.post_id
+        for d in port.deliveries
+        if isinstance(d.message, QuestionCard) and d.action in ("dm", "post")
+    )
+    report.duplicates = sum(count - 1 for count in sends.values() if count > 1)
+    report.posts_sent = sum(sends.values())
+    async with transaction(app.sessions) as session:
+        posts = list(await session.scalars(select(Post).where(Post.status == "sent")))
+        subscriptions = (
+            await session.execute(
+                select(Subscription, Member).join(Member, Member.id == Subscription.member_id)
+            )
+        ).all()
+    actual = {(p.member_id, p.key.split(":")[2]) for p in posts if p.kind == "dm"}
+    report.dm_drills = len(actual)
+    report.channel_questions = sum(1 for p in posts if p.kind == "channel")
+    expected: set[tuple[int, str]] = set()
+    for subscription, member in subscriptions:
+        schedule = subscription_schedule(subscription)
+        first = start.astimezone(ZoneInfo(subscription.timezone)).date()
+        for offset in range((end - start).days + 2):
+            day: date = first + timedelta(days=offset)
+            if day.weekday() not in schedule.days:
+                continue
+            run = resolve_local(day, schedule.local_time, schedule.zone)
+            if subscription.created_at < run < end:
+                expected.add((member.id, day.isoformat()))
+    report.scheduled_runs = len(expected)
+    report.missed = len(expected - actual)
+    report.unexpected = len(actual - expected)
+
+
+def _owner(channel_ref: str) -> str:
+    return channel_ref.removeprefix("D-")
+
+
+def _actor(person: str, *, admin: bool = False) -> Actor:
+    return Actor(
+        platform=PLATFORM, team_ref=TEAM, user_ref=person, display_name=person, is_admin=admin
+    )
+
+
+def _command(
+    event_id: str, person: str, name: str, *, args: dict, channel: bool = False, admin: bool = False
+) -> CommandInvoked:
+    conversation = Conversation(
+        channel_ref=CHANNEL if channel else f"D-{person}", is_dm=not channel
+    )
+    return CommandInvoked(
+        event_id=event_id,
+        actor=_actor(person, admin=admin),
+        conversation=conversation,
+        command=name,
+        args=args,
+    )
+
+
+def _event_ids():
+    counter = 0
+    while True:
+        counter += 1
+        yield f"sim-{counter}"
