@@ -286,6 +286,98 @@ def bank_search(ctx: click.Context, words: tuple[str, ...]) -> None:
         click.echo("no matching questions")
 
 
+@main.command()
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The day to plan (default: today, UTC).",
+)
+@click.option("--member", "member", default=None, help="Only this member (platform user id).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@DB_OPTION
+@click.pass_context
+def plan(
+    ctx: click.Context, day, member: str | None, as_json: bool, database_url: str | None
+) -> None:
+    """Show who gets which questions when on a day, in local time and UTC, without sending."""
+    settings = _settings(ctx, database_url)
+    _plan(settings, day.date() if day else None, member, as_json)
+
+
+@_async
+async def _plan(settings: Settings, day, member: str | None, as_json: bool) -> None:
+    from datetime import UTC, datetime
+
+    from bot.planning import plan_as_dicts, plan_day
+
+    app = await build(settings, ports={})
+    try:
+        day = day or datetime.now(UTC).date()
+        rows = await plan_day(app.service, day=day, member_ref=member)
+    finally:
+        await app.close()
+    if as_json:
+        click.echo(json.dumps({"date": day.isoformat(), "runs": plan_as_dicts(rows)}, indent=2))
+        return
+    if not rows:
+        click.echo(f"nothing scheduled on {day}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"plan for {day}")
+    for column in ("kind", "who", "local time", "UTC", "questions"):
+        table.add_column(column)
+    for row in rows:
+        questions = ", ".join(row.questions) if row.kind == "dm" else "(chosen when posted)"
+        table.add_row(row.kind, row.target, row.local_time, row.utc_time, questions)
+    Console(width=160).print(table)
+
+
+@main.command()
+@click.option("--members", type=click.IntRange(1, 100_000), default=200, show_default=True)
+@click.option("--days", type=click.IntRange(1, 365), default=28, show_default=True)
+@click.option("--seed", type=int, default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--db",
+    "database_url",
+    default=None,
+    metavar="URL",
+    help="Run against this database instead of a temporary SQLite file.",
+)
+@click.pass_context
+def simulate(
+    ctx: click.Context, members: int, days: int, seed: int, as_json: bool, database_url: str | None
+) -> None:
+    """Run weeks of team life on a fake clock and check nothing is sent twice or missed."""
+    settings = _settings(ctx)
+    if not ctx.obj.get("log_level"):
+        _configure_logging("WARNING")
+    _simulate(settings, members, days, seed, as_json, database_url)
+
+
+@_async
+async def _simulate(
+    settings: Settings, members: int, days: int, seed: int, as_json: bool, database_url: str | None
+) -> None:
+    from bot.simulation import simulate as run_simulation
+
+    report = await run_simulation(
+        members=members, days=days, seed=seed, database_url=database_url, settings=settings
+    )
+    data = report.as_dict()
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        for key, value in data.items():
+            click.echo(f"{key:>18}: {value}")
+    if report.duplicates or report.missed or report.unexpected:
+        sys.exit(1)
+
+
 @main.command("commands")
 @click.option("--markdown", is_flag=True, help="Print the table used in the README.")
 def commands(markdown: bool) -> None:

@@ -93,7 +93,7 @@ class SrsSettings(Section):
 class ScheduleSettings(Section):
     tick_seconds: Annotated[float, Field(ge=1, le=3600)] = 30
     grace_hours: Annotated[float, Field(ge=0, le=48)] = 6
-    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 1000
     default_time: str = "08:30"
     quickfire: Annotated[int, Field(ge=0, le=10)] = 3
     screening: Annotated[int, Field(ge=0, le=5)] = 1

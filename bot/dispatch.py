@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ CHANNEL_REPEAT_GAP = timedelta(days=60)
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    batch_size: int = 500
+    batch_size: int = 1000
     grace: timedelta = timedelta(hours=6)
 
 
@@ -66,6 +66,23 @@ class PlannedRun:
     run_at: datetime
     timezone: str
     cards: tuple[PlannedCard, ...]
+
+
+SUBSCRIPTION_COLUMNS = (
+    Subscription.id,
+    Subscription.member_id,
+    Subscription.active,
+    Subscription.local_time,
+    Subscription.timezone,
+    Subscription.days,
+    Subscription.quickfire_count,
+    Subscription.screening_count,
+    Subscription.tracks,
+    Subscription.companies,
+    Subscription.paused_until,
+    Subscription.next_run_at,
+    Subscription.last_local_date,
+)
 
 
 def parse_hhmm(text: str) -> time:
@@ -138,10 +155,13 @@ class Dispatcher:
     # ---- DM drills ------------------------------------------------------------------
 
     async def _claim_subscriptions(self, report: TickReport) -> list[int]:
+        """Claim one batch of due subscriptions: plan, insert posts, advance, all at once."""
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
-                select(Subscription, Member)
+                select(
+                    *SUBSCRIPTION_COLUMNS, Member.platform, Member.team_id, Member.unreachable_at
+                )
                 .join(Member, Member.id == Subscription.member_id)
                 .where(
                     Subscription.active,
@@ -157,38 +177,46 @@ class Dispatcher:
             if not rows:
                 return []
             planner = await Planner.load(
-                session, service=self.service, member_ids=[m.id for _, m in rows], now=now
+                session, service=self.service, member_ids=[row.member_id for row in rows], now=now
             )
             posts: list[dict] = []
-            for subscription, member in rows:
+            changes: list[dict] = []
+            for row in rows:
                 report.lag_seconds = max(
-                    report.lag_seconds, (now - subscription.next_run_at).total_seconds()
+                    report.lag_seconds, (now - row.next_run_at).total_seconds()
                 )
-                run = self._due_run(subscription, now)
-                subscription.next_run_at = next_subscription_run(subscription, after=now)
-                if run is None or member.unreachable_at is not None:
+                change = {
+                    "subscription": row.id,
+                    "next": next_subscription_run(row, after=now),
+                    "last": row.last_local_date,
+                    "ran": 0,
+                    "skip": 0,
+                }
+                changes.append(change)
+                run = self._due_run(row, now)
+                if run is None or row.unreachable_at is not None:
                     report.skipped_late += run is None
-                    subscription.skipped += 1
+                    change["skip"] = 1
                     continue
-                local_day = run.astimezone(ZoneInfo(subscription.timezone)).date()
-                if subscription.last_local_date == local_day:
+                local_day = run.astimezone(ZoneInfo(row.timezone)).date()
+                if row.last_local_date == local_day:
                     continue  # already ran today, before a settings change
-                subscription.last_local_date = local_day
-                subscription.runs += 1
-                cards = planner.plan_member(subscription, member, run_at=run, now=now)
+                change["last"], change["ran"] = local_day, 1
+                cards = planner.plan_member(row, run_at=run, now=now)
                 for position, card in enumerate(cards, start=1):
                     posts.append(
                         {
-                            "key": f"dm:{member.id}:{local_day.isoformat()}:{position}",
+                            "key": f"dm:{row.member_id}:{local_day.isoformat()}:{position}",
                             "kind": "dm",
-                            "platform": member.platform,
-                            "team_id": member.team_id,
-                            "member_id": member.id,
+                            "platform": row.platform,
+                            "team_id": row.team_id,
+                            "member_id": row.member_id,
                             "channel_ref": None,
                             "question_id": card.question_id,
                             "position": position,
-                            "heading": f"Daily drill {position}/{len(cards)} · "
-                            f"{REASONS[card.reason]}",
+                            "heading": (
+                                f"Daily drill {position}/{len(cards)} · {REASONS[card.reason]}"
+                            ),
                             "status": "pending",
                             "not_before": now,
                             "created_at": now,
@@ -196,6 +224,18 @@ class Dispatcher:
                         }
                     )
                 report.dm_runs += 1
+            await session.execute(
+                update(Subscription.__table__)
+                .where(Subscription.__table__.c.id == bindparam("subscription"))
+                .values(
+                    next_run_at=bindparam("next"),
+                    last_local_date=bindparam("last"),
+                    runs=Subscription.runs + bindparam("ran"),
+                    skipped=Subscription.skipped + bindparam("skip"),
+                )
+                .execution_options(synchronize_session=False),
+                changes,
+            )
             ids = await insert_posts(session, posts, postgres=self._postgres)
             report.posts_inserted += len(ids)
             report.keys.extend(p["key"] for p in posts)
@@ -395,16 +435,16 @@ class Planner:
             pool=await candidate_pool(session), rules=rules, due=due, shown=shown, reviews=reviews
         )
 
-    def plan_member(
-        self, subscription: Subscription, member: Member, *, run_at: datetime, now: datetime
-    ) -> list[PlannedCard]:
+    def plan_member(self, subscription, *, run_at: datetime, now: datetime) -> list[PlannedCard]:
+        """Cards for one run; `subscription` is a Subscription or a row of its columns."""
         zone = ZoneInfo(subscription.timezone)
         local_day = run_at.astimezone(zone).date()
         midnight = datetime.combine(local_day, time(), tzinfo=zone)
         end_of_day = datetime.combine(local_day + timedelta(days=1), time(), tzinfo=zone)
-        reviews_today = sum(1 for at in self.reviews.get(member.id, ()) if at >= midnight)
-        due = self.due.get(member.id, {})
-        shown = self.shown.get(member.id, {})
+        member_id = subscription.member_id
+        reviews_today = sum(1 for at in self.reviews.get(member_id, ()) if at >= midnight)
+        due = self.due.get(member_id, {})
+        shown = self.shown.get(member_id, {})
         tracks = tuple(subscription.tracks or ())
         companies = tuple(subscription.companies or ())
         cards: list[PlannedCard] = []
@@ -424,7 +464,7 @@ class Planner:
                 filters=Filters(tracks=tracks, levels=(level,), companies=companies),
                 rules=self.rules,
                 reviews_today=reviews_today,
-                seed=f"{member.id}:{local_day.isoformat()}:{level}",
+                seed=f"{member_id}:{local_day.isoformat()}:{level}",
                 exclude={c.question_id for c in cards},
                 due_by=end_of_day,
             )
@@ -438,7 +478,7 @@ class Planner:
                     filters=Filters(tracks=tracks, levels=(level,)),
                     rules=self.rules,
                     reviews_today=reviews_today,
-                    seed=f"{member.id}:{local_day.isoformat()}:{level}",
+                    seed=f"{member_id}:{local_day.isoformat()}:{level}",
                     exclude={c.question_id for c in cards},
                     due_by=end_of_day,
                 )

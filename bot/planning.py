@@ -55,7 +55,7 @@ async def plan_day(service, *, day: date, member_ref: str | None = None) -> list
                 if paused is not None and day < paused:
                     continue
                 run_at = resolve_local(day, schedule.local_time, schedule.zone)
-                cards = planner.plan_member(subscription, member, run_at=run_at, now=run_at)
+                cards = planner.plan_member(subscription, run_at=run_at, now=run_at)
                 rows.append(
                     _row(
                         "dm",

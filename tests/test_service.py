@@ -191,11 +191,11 @@ async def test_no_hire_brings_the_question_back_the_next_day(harness: Harness) -
     ref = harness.port.delivery_of_card(card.post_id).message_ref
     await harness.react(ref, Grade.NO)
 
-    harness.clock.advance(timedelta(hours=23))
+    harness.clock.advance(timedelta(hours=13))  # 21:00 the same day: not due yet
     later = await drill(harness, 3)
     assert card.question_id not in {c.question_id for c in later}
 
-    harness.clock.advance(timedelta(days=1))
+    harness.clock.advance(timedelta(hours=4))  # 01:00 the next day: due today
     again = await drill(harness, 1)
     assert again[0].question_id == card.question_id
     assert "review" in again[0].heading
