@@ -51,6 +51,8 @@ class App:
 
 
 def check_sqlite_location(url: str) -> None:
+    if not is_sqlite(url):
+        return
     path = sqlite_path(url)
     if path is None:
         return

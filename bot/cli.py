@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from bank.loader import BankError, bundled_files, expand_paths, load_bank, load_files
-from bot.bootstrap import DatabaseUnavailable, build, open_database
+from bot.bootstrap import DatabaseUnavailable, build, check_sqlite_location, open_database
 from bot.commands import CORE_COMMANDS, markdown_table
 from bot.config import ConfigError, Settings, load_settings
 from bot.scheduling import Ticker
@@ -123,6 +123,7 @@ async def _run(settings: Settings, platform: str) -> None:
     port = ConsolePort(
         out=sys.stdout, channel=settings.console.channel, charts_dir=settings.console.charts_dir
     )
+    check_sqlite_location(settings.database_url)
     lock = InstanceLock(settings.database_url)
     lock.acquire()
     try:

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.schedule import LocalSchedule, decode_days
 from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
+from bot.outbox import Outgoing
+from bot.storage.bulk import insert_ignoring_conflicts, update_by_key
 from bot.storage.database import transaction
 from bot.storage.models import Channel, Member, Post, Question, ReviewLog, SrsCard, Subscription
 
@@ -82,6 +84,8 @@ SUBSCRIPTION_COLUMNS = (
     Subscription.paused_until,
     Subscription.next_run_at,
     Subscription.last_local_date,
+    Subscription.runs,
+    Subscription.skipped,
 )
 
 
@@ -126,10 +130,10 @@ class Dispatcher:
         while await self._run_channels(report):
             pass
         while True:
-            post_ids = await self._claim_subscriptions(report)
-            if not post_ids:
+            claimed = await self._claim_subscriptions(report)
+            if not claimed:
                 break
-            delivered = await self.service.outbox.deliver_many(post_ids)
+            delivered = await self.service.outbox.send_claimed(claimed)
             report.posts_sent += delivered.sent
         report.posts_sent += await self.service.outbox.resume_pending()
         self._add(report)
@@ -154,13 +158,18 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(self, report: TickReport) -> list[int]:
+    async def _claim_subscriptions(self, report: TickReport) -> list[Outgoing]:
         """Claim one batch of due subscriptions: plan, insert posts, advance, all at once."""
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
                 select(
-                    *SUBSCRIPTION_COLUMNS, Member.platform, Member.team_id, Member.unreachable_at
+                    *SUBSCRIPTION_COLUMNS,
+                    Member.platform,
+                    Member.team_id,
+                    Member.unreachable_at,
+                    Member.external_id,
+                    Member.dm_channel_ref,
                 )
                 .join(Member, Member.id == Subscription.member_id)
                 .where(
@@ -181,32 +190,43 @@ class Dispatcher:
             )
             posts: list[dict] = []
             changes: list[dict] = []
+            recipients: dict[int, tuple[str, str | None]] = {}
+            timing: dict[tuple, tuple[datetime | None, datetime | None]] = {}
+            lease_until = now + self.service.outbox.policy.lease
             for row in rows:
                 report.lag_seconds = max(
                     report.lag_seconds, (now - row.next_run_at).total_seconds()
                 )
+                # Members share schedules; work each distinct one out once per batch.
+                shape = (row.local_time, row.timezone, row.days, row.paused_until)
+                if shape not in timing:
+                    timing[shape] = (self._due_run(row, now), next_subscription_run(row, after=now))
+                run, next_run = timing[shape]
                 change = {
-                    "subscription": row.id,
-                    "next": next_subscription_run(row, after=now),
-                    "last": row.last_local_date,
-                    "ran": 0,
-                    "skip": 0,
+                    "id": row.id,
+                    "next_run_at": next_run,
+                    "last_local_date": row.last_local_date,
+                    "runs": row.runs,
+                    "skipped": row.skipped,
                 }
                 changes.append(change)
-                run = self._due_run(row, now)
                 if run is None or row.unreachable_at is not None:
                     report.skipped_late += run is None
-                    change["skip"] = 1
+                    change["skipped"] += 1
                     continue
                 local_day = run.astimezone(ZoneInfo(row.timezone)).date()
                 if row.last_local_date == local_day:
                     continue  # already ran today, before a settings change
-                change["last"], change["ran"] = local_day, 1
+                change["last_local_date"] = local_day
+                change["runs"] += 1
+                recipients[row.member_id] = (row.external_id, row.dm_channel_ref)
                 cards = planner.plan_member(row, run_at=run, now=now)
+                day = local_day.isoformat()
+                total = len(cards)
                 for position, card in enumerate(cards, start=1):
                     posts.append(
                         {
-                            "key": f"dm:{row.member_id}:{local_day.isoformat()}:{position}",
+                            "key": f"dm:{row.member_id}:{day}:{position}",
                             "kind": "dm",
                             "platform": row.platform,
                             "team_id": row.team_id,
@@ -214,32 +234,42 @@ class Dispatcher:
                             "channel_ref": None,
                             "question_id": card.question_id,
                             "position": position,
-                            "heading": (
-                                f"Daily drill {position}/{len(cards)} · {REASONS[card.reason]}"
-                            ),
+                            "heading": f"Daily drill {position}/{total} · {REASONS[card.reason]}",
                             "status": "pending",
                             "not_before": now,
                             "created_at": now,
                             "attempts": 0,
+                            "lease_until": lease_until,
                         }
                     )
                 report.dm_runs += 1
-            await session.execute(
-                update(Subscription.__table__)
-                .where(Subscription.__table__.c.id == bindparam("subscription"))
-                .values(
-                    next_run_at=bindparam("next"),
-                    last_local_date=bindparam("last"),
-                    runs=Subscription.runs + bindparam("ran"),
-                    skipped=Subscription.skipped + bindparam("skip"),
+            await update_by_key(session, Subscription.__table__, changes)
+            inserted = {
+                key: post_id
+                for post_id, key in await insert_ignoring_conflicts(
+                    session,
+                    Post.__table__,
+                    posts,
+                    conflict_column="key",
+                    returning=("id", "key"),
                 )
-                .execution_options(synchronize_session=False),
-                changes,
-            )
-            ids = await insert_posts(session, posts, postgres=self._postgres)
-            report.posts_inserted += len(ids)
+            }
+            report.posts_inserted += len(inserted)
             report.keys.extend(p["key"] for p in posts)
-        return ids
+        return [
+            Outgoing(
+                post_id=inserted[post["key"]],
+                key=post["key"],
+                platform=post["platform"],
+                channel_ref=recipients[post["member_id"]][1],
+                user_ref=recipients[post["member_id"]][0],
+                member_id=post["member_id"],
+                question_id=post["question_id"],
+                heading=post["heading"],
+            )
+            for post in posts
+            if post["key"] in inserted
+        ]
 
     def _due_run(self, subscription: Subscription, now: datetime) -> datetime | None:
         """The run to send now (the latest one due, if not too late), or None to skip."""

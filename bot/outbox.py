@@ -22,6 +22,7 @@ from bot.domain.grades import Grade
 from bot.messages import Message, QuestionCard, Text
 from bot.ports import ChatPort, Clock, PlatformError, Sent
 from bot.ratelimit import UNLIMITED, RateLimiter
+from bot.storage.bulk import update_by_key
 from bot.storage.database import transaction
 from bot.storage.models import Channel, Member, Post, Question
 
@@ -37,11 +38,10 @@ class OutboxPolicy:
     concurrency: int = 8
 
 
-def _card(post, question) -> QuestionCard:
-    """A card from a post and its question (ORM objects or plain rows alike)."""
+def _card(post: Outgoing, question) -> QuestionCard:
     data = question.data
     return QuestionCard(
-        post_id=post.id,
+        post_id=post.post_id,
         question_id=question.id,
         track=question.track,
         level=question.level,
@@ -50,6 +50,21 @@ def _card(post, question) -> QuestionCard:
         heading=post.heading,
         companies=tuple(data.get("companies") or ()),
     )
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A post to send, with what sending needs (a DM has no channel until first sent)."""
+
+    post_id: int
+    key: str
+    platform: str
+    channel_ref: str | None
+    user_ref: str
+    member_id: int | None
+    question_id: str | None
+    heading: str = ""
+    text: str | None = None
 
 
 @dataclass
@@ -88,6 +103,7 @@ class Outbox:
         self._clock = clock
         self._limiters = dict(limiters or {})
         self._policy = policy
+        self.policy = policy
         self._postgres = postgres
         self.totals = {"sent": 0, "failed": 0, "retrying": 0}
 
@@ -136,18 +152,34 @@ class Outbox:
 
     async def _send(self, post_ids: Sequence[int]) -> list[_Job]:
         jobs = await self._claim(post_ids)
-        if not jobs:
-            return []
-        semaphore = asyncio.Semaphore(self._policy.concurrency)
+        await self.send_jobs(jobs)
+        return jobs
 
-        async def run(job: _Job) -> None:
-            async with semaphore:
+    async def send_claimed(self, posts: Sequence[Outgoing]) -> DeliveryReport:
+        """Send posts the caller inserted already leased (the daily dispatch does)."""
+        if not posts:
+            return DeliveryReport()
+        async with transaction(self._sessions) as session:
+            questions = await self._questions(session, {p.question_id for p in posts})
+        jobs = [self._job(post, questions) for post in posts]
+        await self.send_jobs(jobs)
+        sent = sum(1 for job in jobs if job.sent)
+        failed = sum(1 for job in jobs if job.error and job.error.permanent)
+        return DeliveryReport(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+
+    async def send_jobs(self, jobs: list[_Job]) -> None:
+        """Send with a few workers (not a task per message), then record every outcome."""
+        if not jobs:
+            return
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for job in pending:
                 await self._send_one(job)
 
-        await asyncio.gather(*(run(job) for job in jobs))
+        await asyncio.gather(*(worker() for _ in range(min(self._policy.concurrency, len(jobs)))))
         await self._record(jobs)
         await self._add_grade_reactions(job for job in jobs if job.sent)
-        return jobs
 
     async def _claim(self, post_ids: Sequence[int]) -> list[_Job]:
         """Lease the still-pending posts among `post_ids` and build what to send.
@@ -202,28 +234,46 @@ class Outbox:
                 if member_ids
                 else {}
             )
-        jobs = []
-        for post in posts:
-            member = members.get(post.member_id)
-            if post.question_id is not None:
-                message: Message = _card(post, questions[post.question_id])
-            else:
-                message = Text(text=post.text or "")
-            channel_ref = post.channel_ref
-            if channel_ref is None and member is not None:
-                channel_ref = member.dm_channel_ref
-            jobs.append(
-                _Job(
+        return [
+            self._job(
+                Outgoing(
                     post_id=post.id,
                     key=post.key,
                     platform=post.platform,
-                    message=message,
-                    channel_ref=channel_ref,
-                    user_ref=member.external_id if member else "",
+                    channel_ref=post.channel_ref
+                    or (
+                        members[post.member_id].dm_channel_ref
+                        if post.member_id in members
+                        else None
+                    ),
+                    user_ref=members[post.member_id].external_id
+                    if post.member_id in members
+                    else "",
                     member_id=post.member_id,
-                )
+                    question_id=post.question_id,
+                    heading=post.heading,
+                    text=post.text,
+                ),
+                questions,
             )
-        return jobs
+            for post in posts
+        ]
+
+    @staticmethod
+    def _job(post: Outgoing, questions: dict) -> _Job:
+        if post.question_id is not None:
+            message: Message = _card(post, questions[post.question_id])
+        else:
+            message = Text(text=post.text or "")
+        return _Job(
+            post_id=post.post_id,
+            key=post.key,
+            platform=post.platform,
+            message=message,
+            channel_ref=post.channel_ref,
+            user_ref=post.user_ref,
+            member_id=post.member_id,
+        )
 
     async def _questions(self, session: AsyncSession, ids: set[str | None]) -> dict:
         ids = {i for i in ids if i is not None}
@@ -268,25 +318,23 @@ class Outbox:
         failed = [job for job in jobs if job.error is not None]
         async with transaction(self._sessions) as session:
             if sent:
-                await session.execute(
-                    update(Post.__table__)
-                    .where(Post.__table__.c.id == bindparam("post_id"))
-                    .values(
-                        status="sent",
-                        sent_at=now,
-                        channel_ref=bindparam("channel"),
-                        message_ref=bindparam("message"),
-                        lease_until=None,
-                        last_error=None,
-                    ),
+                await update_by_key(
+                    session,
+                    Post.__table__,
                     [
                         {
-                            "post_id": job.post_id,
-                            "channel": job.sent.channel_ref,
-                            "message": job.sent.message_ref,
+                            "id": job.post_id,
+                            "channel_ref": job.sent.channel_ref,
+                            "message_ref": job.sent.message_ref,
                         }
                         for job in sent
                     ],
+                    set_constants={
+                        "status": "sent",
+                        "sent_at": now,
+                        "lease_until": None,
+                        "last_error": None,
+                    },
                 )
                 new_dm_channels = {
                     job.member_id: job.sent.channel_ref

@@ -207,6 +207,9 @@ async def test_a_restart_between_insert_and_send_posts_exactly_once(database_url
     second = await Harness.start(database_url=database_url, now=utc(2026, 11, 23, 8, 1))
     try:
         await second.tick()
+        assert second.port.cards() == []  # the dead instance's lease has not expired yet
+        second.clock.set(utc(2026, 11, 23, 8, 3))
+        await second.tick()
         await second.tick()
         assert len(second.port.cards()) == 3
         assert {p.status for p in await second.rows(Post)} == {"sent"}

@@ -1,0 +1,101 @@
+"""Bulk writes for the daily dispatch: hundreds of thousands of rows in seconds.
+
+The ORM (and even Core's executemany) processes every bound value through layers of
+Python. A daily run writes four outbox rows per member, so these helpers build one
+multi-row statement per chunk, convert each distinct value once with the column type's
+own bind processor (a run's timestamps are all the same instant), and hand it to the
+driver as is. Same SQL on SQLite and PostgreSQL, only the placeholder differs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def _placeholder(dialect) -> str:
+    return "?" if dialect.paramstyle == "qmark" else "%s"
+
+
+def _processors(table: Table, columns: Sequence[str], dialect) -> list:
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
+
+
+def _convert(rows: Sequence[dict], columns: Sequence[str], processors: list) -> list[Any]:
+    flat: list[Any] = []
+    memo: dict[tuple[int, int], Any] = {}
+    for row in rows:
+        for index, (name, process) in enumerate(zip(columns, processors, strict=True)):
+            value = row[name]
+            if process is not None and value is not None:
+                key = (index, id(value))
+                if key not in memo or memo[key][0] is not value:
+                    memo[key] = (value, process(value))
+                value = memo[key][1]
+            flat.append(value)
+    return flat
+
+
+async def insert_ignoring_conflicts(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict],
+    *,
+    conflict_column: str,
+    returning: Sequence[str] = ("id",),
+    chunk: int = 500,
+) -> list[tuple]:
+    """INSERT ... ON CONFLICT (col) DO NOTHING RETURNING ...; returns the inserted rows."""
+    if not rows:
+        return []
+    connection = await session.connection()
+    dialect = connection.dialect
+    columns = list(rows[0].keys())
+    processors = _processors(table, columns, dialect)
+    mark = _placeholder(dialect)
+    one = "(" + ", ".join([mark] * len(columns)) + ")"
+    found: list[tuple] = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start : start + chunk]
+        sql = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+            + ", ".join([one] * len(part))
+            + f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
+        )
+        result = await connection.exec_driver_sql(sql, tuple(_convert(part, columns, processors)))
+        found.extend(tuple(row) for row in result.fetchall())
+    return found
+
+
+async def update_by_key(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[dict],
+    *,
+    key: str = "id",
+    set_constants: dict[str, Any] | None = None,
+) -> None:
+    """UPDATE table SET col = value ... WHERE key = ?, one executemany for all rows.
+
+    `rows` give per-row values (and the key); `set_constants` are the same for every row.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    dialect = connection.dialect
+    mark = _placeholder(dialect)
+    varying = [name for name in rows[0] if name != key]
+    constants = dict(set_constants or {})
+    assignments = [f"{name} = {mark}" for name in varying]
+    assignments += [f"{name} = {mark}" for name in constants]
+    sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = {mark}"
+    columns = [*varying, *constants, key]
+    processors = _processors(table, columns, dialect)
+    full = [{**row, **constants} for row in rows]
+    flat = _convert(full, columns, processors)
+    width = len(columns)
+    params = [tuple(flat[i : i + width]) for i in range(0, len(flat), width)]
+    await connection.exec_driver_sql(sql, params)
