@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -125,6 +125,30 @@ class RateLimitSettings(Section):
         }
 
 
+class SlackSettings(Section):
+    """Slack: tokens come from SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_SIGNING_SECRET."""
+
+    mode: Literal["socket", "http"] = "socket"
+    http_port: Annotated[int, Field(ge=1, le=65535)] = 3000
+    http_path: str = "/slack/events"
+    admin_user_ids: tuple[str, ...] = ()
+    grade_emoji: dict[Literal["strong", "lean", "no"], str] = {
+        "strong": "large_green_circle",
+        "lean": "large_yellow_circle",
+        "no": "red_circle",
+    }
+
+
+class DiscordSettings(Section):
+    """Discord: the token comes from DISCORD_TOKEN."""
+
+    shards: Literal["auto", "none"] = "none"
+    shard_ids: tuple[int, ...] | None = None
+    shard_count: Annotated[int, Field(ge=1)] | None = None
+    dev_guild_id: int | None = None
+    admin_user_ids: tuple[int, ...] = ()
+
+
 class Settings(Section):
     team: TeamSettings = TeamSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -135,6 +159,8 @@ class Settings(Section):
     srs: SrsSettings = SrsSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
+    slack: SlackSettings = SlackSettings()
+    discord: DiscordSettings = DiscordSettings()
     log_level: str = "INFO"
 
     # Not from YAML: where the settings came from and what the environment added.

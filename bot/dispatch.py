@@ -428,6 +428,7 @@ class Planner:
         self.due = due
         self.shown = shown
         self.reviews = reviews
+        self._filter_cache: dict[tuple, tuple[Filters, ...]] = {}
 
     @classmethod
     async def load(
@@ -465,6 +466,19 @@ class Planner:
             pool=await candidate_pool(session), rules=rules, due=due, shown=shown, reviews=reviews
         )
 
+    def _filters(self, tracks: tuple, level: str, companies: tuple) -> tuple[Filters, ...]:
+        key = (tracks, level, companies)
+        found = self._filter_cache.get(key)
+        if found is None:
+            general = Filters(tracks=tracks, levels=(level,))
+            found = (
+                (Filters(tracks=tracks, levels=(level,), companies=companies), general)
+                if companies
+                else (general,)
+            )
+            self._filter_cache[key] = found
+        return found
+
     def plan_member(self, subscription, *, run_at: datetime, now: datetime) -> list[PlannedCard]:
         """Cards for one run; `subscription` is a Subscription or a row of its columns."""
         zone = ZoneInfo(subscription.timezone)
@@ -482,36 +496,28 @@ class Planner:
             ("quickfire", subscription.quickfire_count),
             ("screening", subscription.screening_count),
         )
+        day = local_day.isoformat()
         for level, count in slots:
             if count <= 0:
                 continue
-            picked = select_questions(
-                candidates=self.pool,
-                due_at=due,
-                last_shown=shown,
-                now=now,
-                count=count,
-                filters=Filters(tracks=tracks, levels=(level,), companies=companies),
-                rules=self.rules,
-                reviews_today=reviews_today,
-                seed=f"{member_id}:{local_day.isoformat()}:{level}",
-                exclude={c.question_id for c in cards},
-                due_by=end_of_day,
-            )
-            if not picked and companies:
-                picked = select_questions(
+            picked: list = []
+            # Questions asked at the member's chosen companies first, then any others.
+            for filters in self._filters(tracks, level, companies):
+                picked += select_questions(
                     candidates=self.pool,
                     due_at=due,
                     last_shown=shown,
                     now=now,
-                    count=count,
-                    filters=Filters(tracks=tracks, levels=(level,)),
+                    count=count - len(picked),
+                    filters=filters,
                     rules=self.rules,
                     reviews_today=reviews_today,
-                    seed=f"{member_id}:{local_day.isoformat()}:{level}",
-                    exclude={c.question_id for c in cards},
+                    seed=f"{member_id}:{day}:{level}",
+                    exclude={p.question_id for p in picked},
                     due_by=end_of_day,
                 )
+                if len(picked) >= count:
+                    break
             reviews_today += sum(1 for p in picked if p.reason == "due")
             cards.extend(PlannedCard(p.question_id, p.reason, level) for p in picked)
         return cards

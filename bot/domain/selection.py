@@ -11,6 +11,7 @@ drill of the same afternoon).
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,6 +109,12 @@ def select_questions(
         shown = last_shown.get(question_id)
         return shown is None or now - shown >= rules.repeat_gap
 
+    if not due_at and not last_shown and not exclude:
+        # A member with no history: a plain sample, the common case on a big first day.
+        rng = random.Random(zlib.crc32(str(seed).encode()))
+        sample = rng.sample(eligible, min(count, len(eligible)))
+        return [Picked(candidate.question_id, "new") for candidate in sample]
+
     picked: list[Picked] = []
     chosen: set[str] = set()
     review_budget = max(0, rules.max_reviews - reviews_today)
@@ -127,7 +134,7 @@ def select_questions(
         qid = candidate.question_id
         return qid not in due_at and qid not in chosen and qid not in exclude and outside_gap(qid)
 
-    rng = random.Random(str(seed))
+    rng = random.Random(zlib.crc32(str(seed).encode()))
     wanted = count - len(picked)
     # Rejection sampling is cheap while most of the bank is still new to the member;
     # once it is not, fall back to shuffling what is left.

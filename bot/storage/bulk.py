@@ -24,19 +24,26 @@ def _processors(table: Table, columns: Sequence[str], dialect) -> list:
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
-def _convert(rows: Sequence[dict], columns: Sequence[str], processors: list) -> list[Any]:
-    flat: list[Any] = []
-    memo: dict[tuple[int, int], Any] = {}
+def _rows(rows: Sequence[dict], columns: Sequence[str], processors: list) -> list[tuple]:
+    """Each row as a tuple of driver values; a value object is converted only once."""
+    converting = [(i, p) for i, p in enumerate(processors) if p is not None]
+    if not converting:
+        return [tuple(row[name] for name in columns) for row in rows]
+    memo: dict[int, tuple[Any, Any]] = {}
+    result = []
     for row in rows:
-        for index, (name, process) in enumerate(zip(columns, processors, strict=True)):
-            value = row[name]
-            if process is not None and value is not None:
-                key = (index, id(value))
-                if key not in memo or memo[key][0] is not value:
-                    memo[key] = (value, process(value))
-                value = memo[key][1]
-            flat.append(value)
-    return flat
+        values = [row[name] for name in columns]
+        for index, process in converting:
+            value = values[index]
+            if value is None:
+                continue
+            cached = memo.get(id(value))
+            if cached is None or cached[0] is not value:
+                cached = (value, process(value))
+                memo[id(value)] = cached
+            values[index] = cached[1]
+        result.append(tuple(values))
+    return result
 
 
 async def insert_ignoring_conflicts(
@@ -65,7 +72,8 @@ async def insert_ignoring_conflicts(
             + ", ".join([one] * len(part))
             + f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
         )
-        result = await connection.exec_driver_sql(sql, tuple(_convert(part, columns, processors)))
+        params = tuple(value for row in _rows(part, columns, processors) for value in row)
+        result = await connection.exec_driver_sql(sql, params)
         found.extend(tuple(row) for row in result.fetchall())
     return found
 
@@ -92,10 +100,12 @@ async def update_by_key(
     assignments = [f"{name} = {mark}" for name in varying]
     assignments += [f"{name} = {mark}" for name in constants]
     sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = {mark}"
-    columns = [*varying, *constants, key]
-    processors = _processors(table, columns, dialect)
-    full = [{**row, **constants} for row in rows]
-    flat = _convert(full, columns, processors)
-    width = len(columns)
-    params = [tuple(flat[i : i + width]) for i in range(0, len(flat), width)]
+    processors = _processors(table, [*varying, key], dialect)
+    fixed = tuple(
+        process(value) if process is not None and value is not None else value
+        for value, process in zip(
+            constants.values(), _processors(table, list(constants), dialect), strict=True
+        )
+    )
+    params = [(*row[:-1], *fixed, row[-1]) for row in _rows(rows, [*varying, key], processors)]
     await connection.exec_driver_sql(sql, params)
