@@ -142,6 +142,20 @@ class WeekdaysType(ParamType):
 
 
 @dataclass(frozen=True)
+class WeekType(ParamType):
+    """`this`, `last` or an ISO week like 2026-W47."""
+
+    def parse(self, text: str) -> str:
+        value = text.strip()
+        if value.lower() in ("this", "last"):
+            return value.lower()
+        match = re.fullmatch(r"(\d{4})-?[Ww](\d{1,2})", value)
+        if not match or not 1 <= int(match[2]) <= 53:
+            raise ValueError(f"expected this, last or a week like 2026-W47, got {text!r}")
+        return f"{match[1]}-W{int(match[2]):02d}"
+
+
+@dataclass(frozen=True)
 class ListType(ParamType):
     """A comma-separated list of words, each checked against `choices` when given."""
 
@@ -208,13 +222,15 @@ class Command:
         """Read typed words into argument values, or raise UsageError with the usage line."""
         values: dict[str, Any] = {}
         positionals = [param for param in self.params if not param.keyword]
-        keywords = {param.name: param for param in self.params if param.keyword}
+        keywords = {param.name: param for param in self.params}
         pending = list(positionals)
         for token in tokens:
             name, sep, raw = token.partition("=")
             if sep and name.lower() in keywords:
                 param = keywords[name.lower()]
                 values[param.name] = self._convert(param, raw)
+                if param in pending:
+                    pending.remove(param)
                 continue
             param = self._next_positional(pending, token)
             values[param.name] = self._convert(param, token)
@@ -356,6 +372,37 @@ CORE_COMMANDS = CommandCatalog(
             ),
         ),
         Command(
+            ("quickfire",),
+            "A quick-fire round: n questions in a row, 30 s each; grading moves to the next.",
+            (
+                Param("n", IntType("n", 1, 50), "how many questions (default 20)", default=20),
+                Param("track", ChoiceType("track", TRACKS), "only this track"),
+            ),
+            examples=("/quickfire", "/quickfire 10 llm"),
+        ),
+        Command(
+            ("mock",),
+            "A mock interview: 5 mixed questions in 45 minutes, weighted to your weak topics.",
+            (
+                Param("track", ChoiceType("track", TRACKS), "only this track"),
+                Param(
+                    "company", WordType("company", r"[A-Za-z0-9][\w.&-]*"), "questions asked there"
+                ),
+            ),
+            examples=("/mock", "/mock llm", "/mock google"),
+        ),
+        Command(("mock", "status"), "Your mock round's progress and time left."),
+        Command(("mock", "abandon"), "End your current mock or quick-fire round."),
+        Command(
+            ("leaderboard",),
+            "Mock rounds completed this week (or last, or a week like 2026-W47).",
+            (Param("week", WeekType("week"), "this, last or 2026-W47", default="this"),),
+        ),
+        Command(
+            ("stats",),
+            "Your streak, grades by track and topic, reviews due, weakest topics and a chart.",
+        ),
+        Command(
             ("drillbot", "subscribe"),
             "Get a daily DM drill at your local time (run again to change it).",
             (
@@ -382,6 +429,16 @@ CORE_COMMANDS = CommandCatalog(
         Command(
             ("drillbot", "settings"),
             "Show your drill settings and next run (in a channel, its daily question too).",
+        ),
+        Command(
+            ("drillbot", "leaderboard"),
+            "Show or hide yourself on the weekly leaderboard.",
+            (Param("visible", ChoiceType("on|off", ("on", "off")), "on or off", required=True),),
+        ),
+        Command(
+            ("drillbot", "forget-me"),
+            "Delete all your data (grades, rounds, schedule). Asks for confirmation first.",
+            (Param("confirm", ChoiceType("confirm", ("confirm",)), "type confirm to go ahead"),),
         ),
         Command(
             ("drillbot", "channel", "daily"),

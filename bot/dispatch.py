@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,16 +23,30 @@ from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.schedule import LocalSchedule, decode_days
+from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
 from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
+from bot.domain.weeks import shift_week, week_label
 from bot.outbox import Outgoing
+from bot.progress import leaderboard
+from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_ignoring_conflicts, update_by_key
 from bot.storage.database import transaction
-from bot.storage.models import Channel, Member, Post, Question, ReviewLog, SrsCard, Subscription
+from bot.storage.models import (
+    Channel,
+    Member,
+    Post,
+    Question,
+    ReviewLog,
+    SrsCard,
+    Subscription,
+    Team,
+)
+from bot.storage.repository import insert_post
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_REPEAT_GAP = timedelta(days=60)
+BOARD_TIME = time(9, 0)
 
 
 @dataclass(frozen=True)
@@ -49,6 +63,8 @@ class TickReport:
     posts_inserted: int = 0
     posts_sent: int = 0
     lag_seconds: float = 0.0
+    rounds_closed: int = 0
+    boards_posted: int = 0
     keys: list[str] = field(default_factory=list)
 
 
@@ -135,12 +151,22 @@ class Dispatcher:
                 break
             delivered = await self.service.outbox.send_claimed(claimed)
             report.posts_sent += delivered.sent
+        report.rounds_closed += await maintain_rounds(self.service)
+        report.boards_posted += await self._post_boards()
         report.posts_sent += await self.service.outbox.resume_pending()
         self._add(report)
         return report
 
     def _add(self, report: TickReport) -> None:
-        for name in ("dm_runs", "channel_runs", "skipped_late", "posts_inserted", "posts_sent"):
+        for name in (
+            "dm_runs",
+            "channel_runs",
+            "skipped_late",
+            "posts_inserted",
+            "posts_sent",
+            "rounds_closed",
+            "boards_posted",
+        ):
             setattr(self.totals, name, getattr(self.totals, name) + getattr(report, name))
         self.totals.lag_seconds = max(self.totals.lag_seconds, report.lag_seconds)
 
@@ -281,6 +307,59 @@ class Dispatcher:
         if paused is not None and latest.astimezone(schedule.zone).date() < paused:
             return None
         return latest
+
+    # ---- the Monday leaderboard -----------------------------------------------------
+
+    async def _post_boards(self) -> int:
+        """Every Monday at 09:00 team time, last week's board in each daily channel, once."""
+        inserted = 0
+        async with transaction(self.service.sessions) as session:
+            now = self.service.clock.now()
+            channels = (
+                await session.execute(
+                    select(Channel, Team)
+                    .join(Team, Team.id == Channel.team_id)
+                    .where(Channel.daily_enabled)
+                )
+            ).all()
+            for channel, team in channels:
+                zone = ZoneInfo(team.timezone)
+                local = now.astimezone(zone)
+                monday = local.date() - timedelta(days=local.weekday())
+                post_at = resolve_local(monday, BOARD_TIME, zone)
+                if not post_at <= now <= post_at + self.settings.grace:
+                    continue
+                week = shift_week(week_label(now, team.timezone), -1)
+                key = f"board:{team.id}:{week}:{channel.id}"
+                if await session.scalar(select(Post.id).where(Post.key == key)):
+                    continue
+                board = await leaderboard(
+                    session, team_id=team.id, week=week, timezone=team.timezone
+                )
+                view = board.view(team.name)
+                payload = {
+                    "type": "leaderboard",
+                    "week": week,
+                    "title": view.title,
+                    "rows": [asdict(row) for row in view.rows],
+                }
+                _, created = await insert_post(
+                    session,
+                    Post(
+                        key=key,
+                        kind="board",
+                        platform=channel.platform,
+                        team_id=team.id,
+                        member_id=None,
+                        channel_ref=channel.channel_ref,
+                        payload=payload,
+                        status="pending",
+                        not_before=now,
+                        created_at=now,
+                    ),
+                )
+                inserted += created
+        return inserted
 
     # ---- channel questions ----------------------------------------------------------
 

@@ -19,7 +19,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
-from bot.messages import Message, QuestionCard, Text
+from bot.messages import Image, LeaderboardRow, LeaderboardView, Message, QuestionCard, Text
 from bot.ports import ChatPort, Clock, PlatformError, Sent
 from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.bulk import update_by_key
@@ -36,6 +36,24 @@ class OutboxPolicy:
     lease: timedelta = timedelta(minutes=2)
     retry_after_tries: int = 3
     concurrency: int = 8
+
+
+def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
+    """A stored weekly board as the message and its chart."""
+    from bot.charts import leaderboard_chart
+
+    rows = tuple(LeaderboardRow(**row) for row in payload["rows"])
+    view = LeaderboardView(title=payload["title"], rows=rows)
+    chart = Image(
+        png=leaderboard_chart(
+            title=payload["title"],
+            names=[r.display_name for r in rows],
+            completed=[r.completed for r in rows],
+        ),
+        filename=f"leaderboard-{payload['week']}.png",
+        title=payload["title"],
+    )
+    return view, chart
 
 
 def _card(post: Outgoing, question) -> QuestionCard:
@@ -65,6 +83,7 @@ class Outgoing:
     question_id: str | None
     heading: str = ""
     text: str | None = None
+    payload: dict | None = None
 
 
 @dataclass
@@ -76,6 +95,7 @@ class _Job:
     channel_ref: str | None  # None: a DM that has no cached channel yet
     user_ref: str
     member_id: int | None
+    follow_up: Image | None = None  # e.g. the leaderboard chart, posted in the thread
     sent: Sent | None = None
     error: PlatformError | None = None
 
@@ -199,6 +219,7 @@ class Outbox:
                     Post.question_id,
                     Post.heading,
                     Post.text,
+                    Post.payload,
                 )
                 .where(
                     Post.id.in_(post_ids),
@@ -253,6 +274,7 @@ class Outbox:
                     question_id=post.question_id,
                     heading=post.heading,
                     text=post.text,
+                    payload=post.payload,
                 ),
                 questions,
             )
@@ -261,8 +283,11 @@ class Outbox:
 
     @staticmethod
     def _job(post: Outgoing, questions: dict) -> _Job:
+        follow_up = None
         if post.question_id is not None:
             message: Message = _card(post, questions[post.question_id])
+        elif post.payload and post.payload.get("type") == "leaderboard":
+            message, follow_up = leaderboard_messages(post.payload)
         else:
             message = Text(text=post.text or "")
         return _Job(
@@ -273,6 +298,7 @@ class Outbox:
             channel_ref=post.channel_ref,
             user_ref=post.user_ref,
             member_id=post.member_id,
+            follow_up=follow_up,
         )
 
     async def _questions(self, session: AsyncSession, ids: set[str | None]) -> dict:
@@ -460,6 +486,15 @@ class Outbox:
 
     async def _add_grade_reactions(self, jobs: Iterable[_Job]) -> None:
         for job in jobs:
+            if job.follow_up is not None and job.sent is not None:
+                try:
+                    await self._ports[job.platform].upload_image(
+                        channel_ref=job.sent.channel_ref,
+                        image=job.follow_up,
+                        thread_ref=job.sent.message_ref,
+                    )
+                except PlatformError as error:
+                    logger.warning("could not upload the image for post %s: %s", job.post_id, error)
             if not isinstance(job.message, QuestionCard) or job.sent is None:
                 continue
             port = self._ports[job.platform]

@@ -35,7 +35,10 @@ from bot.grading import GradeOutcome, record_grade, remove_grade
 from bot.messages import AnswerReveal, Message, Text
 from bot.outbox import Outbox
 from bot.ports import ChatPort, Clock
+from bot.progress import HANDLERS as PROGRESS_HANDLERS
 from bot.ratelimit import RateLimiter
+from bot.rounds import HANDLERS as ROUND_HANDLERS
+from bot.rounds import RoundSettings, after_grade
 from bot.schedule_commands import HANDLERS as SCHEDULE_HANDLERS
 from bot.srs import Srs
 from bot.storage.database import transaction
@@ -115,8 +118,11 @@ class DrillService:
             "reveal": self._reveal_command,
             "grade": self._grade_command,
         }
-        for name, handler in SCHEDULE_HANDLERS.items():
-            self._commands[name] = partial(handler, self)
+        for handlers in (SCHEDULE_HANDLERS, ROUND_HANDLERS, PROGRESS_HANDLERS):
+            for name, handler in handlers.items():
+                self._commands[name] = partial(handler, self)
+        self.round_settings = RoundSettings()
+        self.rounds_closed: dict[str, int] = {}
         missing = [c.name for c in catalog if c.name not in self._commands]
         if missing:
             raise ValueError(f"commands without a handler: {', '.join(missing)}")
@@ -193,6 +199,24 @@ class DrillService:
             await self.reply(event, message)
 
         return send
+
+    async def send_text_dm(self, actor: Actor, message: Message):
+        """Reach a member in their DM when they asked for something personal in a channel."""
+        return await self.ports[actor.platform].send_dm(user_ref=actor.user_ref, message=message)
+
+    def note_round_closed(self, status: str) -> None:
+        self.rounds_closed[status] = self.rounds_closed.get(status, 0) + 1
+
+    def _then(self, first, second):
+        """Run two after-commit steps in order (either may be None)."""
+        if first is None or second is None:
+            return first or second
+
+        async def both() -> None:
+            await first()
+            await second()
+
+        return both
 
     async def reply(self, event: Event, message: Message) -> None:
         port = self.ports[event.actor.platform]
@@ -335,7 +359,10 @@ class DrillService:
         grade = Grade(event.args["grade"])
         outcome = await self._record(session, who, post, grade, source="command")
         question = await session.get(Question, post.question_id)
-        return self.reply_later(event, self._grade_text(post, outcome, question=question))
+        reply = self.reply_later(event, self._grade_text(post, outcome, question=question))
+        return self._then(
+            reply, await after_grade(self, session, post=post, member_id=who.member_id)
+        )
 
     # ---- reactions and buttons ------------------------------------------------------
 
@@ -348,7 +375,10 @@ class DrillService:
         source = "button" if isinstance(event, ButtonPressed) else "reaction"
         outcome = await self._record(session, who, post, grade, source=source)
         question = await session.get(Question, post.question_id)
-        return self.reply_later(event, self._grade_text(post, outcome, question=question))
+        reply = self.reply_later(event, self._grade_text(post, outcome, question=question))
+        return self._then(
+            reply, await after_grade(self, session, post=post, member_id=who.member_id)
+        )
 
     async def _ungrade_message(self, event: ReactionRemoved, who: Who, session: AsyncSession):
         post = await self._post_for(session, event)

@@ -105,6 +105,10 @@ class Post(Base):
     position: Mapped[int] = mapped_column(Integer, default=1)
     heading: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    round_id: Mapped[int | None] = mapped_column(
+        ForeignKey("rounds.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="pending")
     message_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -237,3 +241,44 @@ class Channel(Base):
     last_local_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     updated_by: Mapped[str] = mapped_column(String(128), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Round(Base):
+    """A mock interview or quick-fire round: a few cards against one deadline."""
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        Index("ix_rounds_status_deadline", "status", "deadline"),
+        Index("ix_rounds_member_status", "member_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "mock" or "quickfire"
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    question_ids: Mapped[list] = mapped_column(JSON, default=list)
+    track: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    company: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RoundWeek(Base):
+    """Completed mock rounds per member and ISO week (in the team's timezone).
+
+    Kept up to date when a round completes, so the weekly leaderboard is one indexed
+    read, not a scan of every round ever played.
+    """
+
+    __tablename__ = "round_weeks"
+    __table_args__ = (Index("ix_round_weeks_team_week", "team_id", "week"),)
+
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    week: Mapped[str] = mapped_column(String(8), primary_key=True)  # "2026-W47"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
+    completed: Mapped[int] = mapped_column(Integer, default=0)

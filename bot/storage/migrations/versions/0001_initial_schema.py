@@ -102,49 +102,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_members_team_id"), ["team_id"], unique=False)
 
     op.create_table(
-        "posts",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("kind", sa.String(length=32), nullable=False),
-        sa.Column("platform", sa.String(length=32), nullable=False),
+        "round_weeks",
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("week", sa.String(length=8), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
-        sa.Column("member_id", sa.Integer(), nullable=True),
-        sa.Column("channel_ref", sa.String(length=128), nullable=True),
-        sa.Column("question_id", sa.String(length=100), nullable=True),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("heading", sa.String(length=200), nullable=False),
-        sa.Column("text", sa.Text(), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("message_ref", sa.String(length=128), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("completed", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["members.id"],
-            name=op.f("fk_posts_member_id_members"),
+            name=op.f("fk_round_weeks_member_id_members"),
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["question_id"], ["questions.id"], name=op.f("fk_posts_question_id_questions")
+            ["team_id"], ["teams.id"], name=op.f("fk_round_weeks_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("member_id", "week", name=op.f("pk_round_weeks")),
+    )
+    with op.batch_alter_table("round_weeks", schema=None) as batch_op:
+        batch_op.create_index("ix_round_weeks_team_week", ["team_id", "week"], unique=False)
+
+    op.create_table(
+        "rounds",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("question_ids", sa.JSON(), nullable=False),
+        sa.Column("track", sa.String(length=32), nullable=True),
+        sa.Column("company", sa.String(length=64), nullable=True),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_rounds_member_id_members"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["team_id"], ["teams.id"], name=op.f("fk_posts_team_id_teams"), ondelete="CASCADE"
+            ["team_id"], ["teams.id"], name=op.f("fk_rounds_team_id_teams"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
-        sa.UniqueConstraint("key", name=op.f("uq_posts_key")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_rounds")),
     )
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_posts_member_id"), ["member_id"], unique=False)
-        batch_op.create_index(
-            "ix_posts_message", ["platform", "channel_ref", "message_ref"], unique=False
-        )
-        batch_op.create_index(batch_op.f("ix_posts_question_id"), ["question_id"], unique=False)
-        batch_op.create_index("ix_posts_status_due", ["status", "not_before"], unique=False)
-        batch_op.create_index(batch_op.f("ix_posts_team_id"), ["team_id"], unique=False)
+    with op.batch_alter_table("rounds", schema=None) as batch_op:
+        batch_op.create_index("ix_rounds_member_status", ["member_id", "status"], unique=False)
+        batch_op.create_index("ix_rounds_status_deadline", ["status", "deadline"], unique=False)
+        batch_op.create_index(batch_op.f("ix_rounds_team_id"), ["team_id"], unique=False)
 
     op.create_table(
         "srs_cards",
@@ -202,6 +207,57 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_subscriptions_next_run_at"), ["next_run_at"], unique=False
         )
+
+    op.create_table(
+        "posts",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("platform", sa.String(length=32), nullable=False),
+        sa.Column("team_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=True),
+        sa.Column("channel_ref", sa.String(length=128), nullable=True),
+        sa.Column("question_id", sa.String(length=100), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("heading", sa.String(length=200), nullable=False),
+        sa.Column("text", sa.Text(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=True),
+        sa.Column("round_id", sa.Integer(), nullable=True),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("message_ref", sa.String(length=128), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["member_id"],
+            ["members.id"],
+            name=op.f("fk_posts_member_id_members"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"], ["questions.id"], name=op.f("fk_posts_question_id_questions")
+        ),
+        sa.ForeignKeyConstraint(
+            ["round_id"], ["rounds.id"], name=op.f("fk_posts_round_id_rounds"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["team_id"], ["teams.id"], name=op.f("fk_posts_team_id_teams"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_posts")),
+        sa.UniqueConstraint("key", name=op.f("uq_posts_key")),
+    )
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_posts_member_id"), ["member_id"], unique=False)
+        batch_op.create_index(
+            "ix_posts_message", ["platform", "channel_ref", "message_ref"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_posts_question_id"), ["question_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_posts_round_id"), ["round_id"], unique=False)
+        batch_op.create_index("ix_posts_status_due", ["status", "not_before"], unique=False)
+        batch_op.create_index(batch_op.f("ix_posts_team_id"), ["team_id"], unique=False)
 
     op.create_table(
         "grade_events",
@@ -312,6 +368,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_grade_events_member_id"))
 
     op.drop_table("grade_events")
+    with op.batch_alter_table("posts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_posts_team_id"))
+        batch_op.drop_index("ix_posts_status_due")
+        batch_op.drop_index(batch_op.f("ix_posts_round_id"))
+        batch_op.drop_index(batch_op.f("ix_posts_question_id"))
+        batch_op.drop_index("ix_posts_message")
+        batch_op.drop_index(batch_op.f("ix_posts_member_id"))
+
+    op.drop_table("posts")
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_subscriptions_next_run_at"))
 
@@ -320,14 +385,16 @@ def downgrade() -> None:
         batch_op.drop_index("ix_srs_cards_member_due")
 
     op.drop_table("srs_cards")
-    with op.batch_alter_table("posts", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_posts_team_id"))
-        batch_op.drop_index("ix_posts_status_due")
-        batch_op.drop_index(batch_op.f("ix_posts_question_id"))
-        batch_op.drop_index("ix_posts_message")
-        batch_op.drop_index(batch_op.f("ix_posts_member_id"))
+    with op.batch_alter_table("rounds", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_rounds_team_id"))
+        batch_op.drop_index("ix_rounds_status_deadline")
+        batch_op.drop_index("ix_rounds_member_status")
 
-    op.drop_table("posts")
+    op.drop_table("rounds")
+    with op.batch_alter_table("round_weeks", schema=None) as batch_op:
+        batch_op.drop_index("ix_round_weeks_team_week")
+
+    op.drop_table("round_weeks")
     with op.batch_alter_table("members", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_members_team_id"))
 
