@@ -371,7 +371,7 @@ def _deliver(service, post_id: int):
 
 async def _close(
     service, session: AsyncSession, round_: Round, *, status: str, at: datetime
-) -> None:
+) -> int:
     """Finish a round and queue its summary through the outbox (sent once, by key)."""
     round_.status = status
     round_.finished_at = at
@@ -380,7 +380,7 @@ async def _close(
         await _count_week(session, round_, week_label(at, team.timezone if team else "UTC"))
     summary = await _summary(session, round_)
     member = await session.get(Member, round_.member_id)
-    await insert_post(
+    post, _ = await insert_post(
         session,
         Post(
             key=f"{round_.kind}-end:{round_.id}",
@@ -395,7 +395,8 @@ async def _close(
             created_at=service.clock.now(),
         ),
     )
-    service.note_round_closed()
+    service.note_round_closed(round_.status)
+    return post.id
 
 
 async def _count_week(session: AsyncSession, round_: Round, week: str) -> None:

@@ -47,6 +47,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return request.getfixturevalue("postgres_url")
 
 
+@pytest.fixture(scope="session")
+def bundled_bank():
+    """The real bank, parsed once for the whole run."""
+    from bank.loader import load_bank
+
+    return load_bank()
+
+
 @pytest.fixture
 def start_time() -> datetime:
     return datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday
