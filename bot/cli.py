@@ -379,6 +379,133 @@ async def _simulate(
         sys.exit(1)
 
 
+@main.command("leaderboard")
+@click.option(
+    "--team",
+    "team_ref",
+    required=True,
+    help="Team id (Slack workspace, Discord server, or 'console').",
+)
+@click.option(
+    "--week", default="this", show_default=True, help="this, last or a week like 2026-W47."
+)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@DB_OPTION
+@click.pass_context
+def leaderboard_command(
+    ctx: click.Context, team_ref: str, week: str, as_json: bool, database_url: str | None
+) -> None:
+    """Print a team's weekly leaderboard of completed mock rounds."""
+    from bot.commands import UsageError, WeekType
+
+    try:
+        week = WeekType("week").parse(week)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--week") from None
+    del UsageError
+    settings = _settings(ctx, database_url)
+    _leaderboard(settings, team_ref, week, as_json)
+
+
+@_async
+async def _leaderboard(settings: Settings, team_ref: str, week: str, as_json: bool) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.domain.weeks import resolve_week
+    from bot.progress import leaderboard
+    from bot.storage.database import transaction
+    from bot.storage.models import Team
+
+    app = await build(settings, ports={})
+    try:
+        async with transaction(app.sessions) as session:
+            teams = list(await session.scalars(select(Team).where(Team.external_id == team_ref)))
+            if len(teams) != 1:
+                known = ", ".join(
+                    sorted(t.external_id for t in await session.scalars(select(Team)))
+                )
+                reason = "no team" if not teams else "several teams"
+                _fail(f"{reason} with id {team_ref!r} (known: {known or 'none yet'})", EXIT_BANK)
+            team = teams[0]
+            label = resolve_week(week, now=datetime.now(UTC), timezone=team.timezone)
+            board = await leaderboard(session, team_id=team.id, week=label, timezone=team.timezone)
+    finally:
+        await app.close()
+    rows = [
+        {
+            "rank": s.rank,
+            "member": s.display_name,
+            "completed": s.completed,
+            "streak_weeks": s.streak_weeks,
+            "mean_grade": None if s.mean_grade is None else round(s.mean_grade, 3),
+        }
+        for s in board.standings
+    ]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"team": team_ref, "week": label, "timezone": team.timezone, "rows": rows}, indent=2
+            )
+        )
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{team.name}: mock rounds completed, week {label} ({team.timezone})")
+    for column in ("rank", "member", "completed", "streak (weeks)", "mean grade"):
+        table.add_column(column)
+    for row in rows:
+        mean = "-" if row["mean_grade"] is None else f"{row['mean_grade']:.2f}"
+        table.add_row(
+            str(row["rank"]), row["member"], str(row["completed"]), str(row["streak_weeks"]), mean
+        )
+    Console(width=120).print(table if rows else f"no completed mock rounds in {label}")
+
+
+@main.command("export")
+@click.option("--member", "member_ref", required=True, help="The member's platform user id.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option("--team", "team_ref", default=None, help="Team id, when the member id is ambiguous.")
+@DB_OPTION
+@click.pass_context
+def export_command(
+    ctx: click.Context, member_ref: str, fmt: str, team_ref: str | None, database_url: str | None
+) -> None:
+    """Export one member's grades and rounds (their data, in a portable form)."""
+    settings = _settings(ctx, database_url)
+    _export(settings, member_ref, fmt, team_ref)
+
+
+@_async
+async def _export(settings: Settings, member_ref: str, fmt: str, team_ref: str | None) -> None:
+    from sqlalchemy import select
+
+    from bot.progress import export_csv, export_json, export_member
+    from bot.storage.database import transaction
+    from bot.storage.models import Member, Team
+
+    app = await build(settings, ports={})
+    try:
+        async with transaction(app.sessions) as session:
+            query = select(Member).where(Member.external_id == member_ref)
+            if team_ref:
+                query = query.join(Team, Team.id == Member.team_id).where(
+                    Team.external_id == team_ref
+                )
+            members = list(await session.scalars(query))
+            if len(members) != 1:
+                reason = "no member" if not members else "several members (add --team)"
+                _fail(f"{reason} with id {member_ref!r}", EXIT_BANK)
+            data = await export_member(session, member_id=members[0].id)
+    finally:
+        await app.close()
+    click.echo(export_json(data) if fmt == "json" else export_csv(data), nl=fmt == "json")
+
+
 @main.command("commands")
 @click.option("--markdown", is_flag=True, help="Print the table used in the README.")
 def commands(markdown: bool) -> None:

@@ -385,7 +385,7 @@ def export_csv(data: dict) -> str:
     import io
 
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
         ["record", "id", "question", "grade_or_status", "started_or_graded", "finished_or_updated"]
     )
