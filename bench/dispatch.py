@@ -227,7 +227,8 @@ def main() -> None:
         databases.remove("postgresql")
     sizes = [int(size) for size in args.sizes.split(",")]
     print(
-        f"{'database':<11}{'members':>9}{'messages':>10}{'wall s':>9}{'members/s':>11}{'peak RSS MB':>13}"
+        f"{'database':<11}{'members':>9}{'messages':>10}{'wall s':>9}{'members/s':>11}"
+        f"{'peak RSS MB':>13}"
     )
     results: dict[tuple[str, int], dict] = {}
     for database in databases:

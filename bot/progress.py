@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.charts import leaderboard_chart, progress_chart
 from bot.domain.grades import Grade
-from bot.domain.leaderboard import Standing, rank, streak
+from bot.domain.leaderboard import Standing, rank
 from bot.domain.weeks import resolve_week, shift_week, week_bounds, week_label
 from bot.events import CommandInvoked
 from bot.messages import Image, LeaderboardRow, LeaderboardView, Text
@@ -62,57 +62,49 @@ class Board:
 
 
 async def leaderboard(session: AsyncSession, *, team_id: int, week: str, timezone: str) -> Board:
-    """Rank members by mock rounds completed in `week` (the team's local ISO week)."""
-    counts = dict(
-        (
-            await session.execute(
-                select(RoundWeek.member_id, RoundWeek.completed).where(
-                    RoundWeek.team_id == team_id, RoundWeek.week == week, RoundWeek.completed > 0
-                )
-            )
-        ).all()
+    """Rank members by mock rounds completed in `week` (the team's local ISO week).
+
+    Two indexed reads: the week's counts and streaks (kept in round_weeks as rounds
+    complete) with the members' names, and the same members' mean grade that week.
+    """
+    this_week = (
+        (RoundWeek.team_id == team_id) & (RoundWeek.week == week) & (RoundWeek.completed > 0)
     )
-    if not counts:
-        return Board(team_id=team_id, week=week, standings=[])
-    members = (
+    rows = (
         await session.execute(
             select(
-                Member.id, Member.display_name, Member.external_id, Member.leaderboard_opt_out
-            ).where(Member.id.in_(counts))
+                RoundWeek.member_id,
+                RoundWeek.completed,
+                RoundWeek.streak,
+                Member.display_name,
+                Member.external_id,
+                Member.leaderboard_opt_out,
+            )
+            .join(Member, Member.id == RoundWeek.member_id)
+            .where(this_week)
         )
     ).all()
-    names = {m.id: m.display_name or m.external_id for m in members}
-    hidden = {m.id for m in members if m.leaderboard_opt_out}
-    visible = [member for member in counts if member not in hidden]
+    if not rows:
+        return Board(team_id=team_id, week=week, standings=[])
     start, end = week_bounds(week, timezone)
     means = {
         member: float(mean)
         for member, mean in (
             await session.execute(
                 select(GradeRow.member_id, func.avg(SCORE))
-                .where(
-                    GradeRow.member_id.in_(visible),
-                    GradeRow.graded_at >= start,
-                    GradeRow.graded_at < end,
-                )
+                .join(RoundWeek, RoundWeek.member_id == GradeRow.member_id)
+                .where(this_week, GradeRow.graded_at >= start, GradeRow.graded_at < end)
                 .group_by(GradeRow.member_id)
             )
         ).all()
     }
-    weeks: dict[int, set[str]] = defaultdict(set)
-    for member, label in (
-        await session.execute(
-            select(RoundWeek.member_id, RoundWeek.week).where(
-                RoundWeek.member_id.in_(visible),
-                RoundWeek.week <= week,
-                RoundWeek.week >= shift_week(week, -104),
-                RoundWeek.completed > 0,
-            )
-        )
-    ).all():
-        weeks[member].add(label)
-    streaks = {member: streak(weeks[member], ending=week) for member in visible}
-    standings = rank(completed=counts, names=names, streaks=streaks, means=means, hidden=hidden)
+    standings = rank(
+        completed={row.member_id: row.completed for row in rows},
+        names={row.member_id: row.display_name or row.external_id for row in rows},
+        streaks={row.member_id: row.streak for row in rows},
+        means=means,
+        hidden={row.member_id for row in rows if row.leaderboard_opt_out},
+    )
     return Board(team_id=team_id, week=week, standings=standings)
 
 

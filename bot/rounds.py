@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.grades import Grade
-from bot.domain.weeks import week_label
+from bot.domain.weeks import shift_week, week_label
 from bot.events import CommandInvoked
 from bot.messages import Text, time_budget_label
 from bot.storage.database import transaction
@@ -400,13 +400,20 @@ async def _close(
 
 
 async def _count_week(session: AsyncSession, round_: Round, week: str) -> None:
+    """Count a completed mock round in its week, and carry the weekly streak forward."""
     row = await session.get(RoundWeek, (round_.member_id, week))
     if row is None:
+        before = await session.get(RoundWeek, (round_.member_id, shift_week(week, -1)))
+        streak = (before.streak + 1) if before is not None and before.completed else 1
         try:
             async with session.begin_nested():
                 session.add(
                     RoundWeek(
-                        member_id=round_.member_id, week=week, team_id=round_.team_id, completed=1
+                        member_id=round_.member_id,
+                        week=week,
+                        team_id=round_.team_id,
+                        completed=1,
+                        streak=streak,
                     )
                 )
                 await session.flush()

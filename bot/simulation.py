@@ -28,10 +28,12 @@ from bot.config import Settings, load_settings
 from bot.dispatch import subscription_schedule
 from bot.domain.grades import Grade
 from bot.domain.schedule import resolve_local
+from bot.domain.weeks import shift_week, week_label
 from bot.events import Actor, CommandInvoked, Conversation, ReactionAdded
 from bot.messages import QuestionCard
+from bot.progress import leaderboard
 from bot.storage.database import transaction
-from bot.storage.models import Member, Post, Subscription
+from bot.storage.models import Member, Post, Round, Subscription, Team
 
 PLATFORM = "sim"
 TEAM = "T-sim"
@@ -85,6 +87,12 @@ class SimulationReport:
     duplicates: int = 0
     missed: int = 0
     unexpected: int = 0
+    mock_rounds_started: int = 0
+    mock_rounds_completed: int = 0
+    mock_rounds_expired: int = 0
+    mock_rounds_abandoned: int = 0
+    quickfire_rounds_completed: int = 0
+    leaderboard: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
 
     def as_dict(self) -> dict:
@@ -194,11 +202,71 @@ async def _run(
                         )
                     )
             seen = len(port.deliveries)
+            drilled = {
+                d.user_ref or _owner(d.channel_ref)
+                for d in new
+                if isinstance(d.message, QuestionCard) and d.channel_ref != CHANNEL
+            }
+            for person in sorted(drilled):
+                await self_study(app, port, rng, person, events, grades, report)
+            seen = len(port.deliveries)
+        clock.set(end)
+        await app.dispatcher.tick()
         report.grades = dict(sorted(grades.items()))
         await _check(app, port, report, start=start, end=end)
     finally:
         await app.close()
     return report
+
+
+async def self_study(
+    app,
+    port: FakeChatPort,
+    rng: random.Random,
+    person: str,
+    events,
+    grades: Counter,
+    report: SimulationReport,
+) -> None:
+    """After a daily drill, some members play a mock round or a quick-fire round."""
+    roll = rng.random()
+    if roll < 0.12:
+        kind, args = "mock", {"track": None, "company": None}
+    elif roll < 0.18:
+        kind, args = "quickfire", {"n": rng.choice((5, 10, 20)), "track": None}
+    else:
+        return
+    before = len(port.deliveries)
+    await app.service.handle(_command(next(events), person, kind, args=args))
+    cards = [d for d in port.deliveries[before:] if isinstance(d.message, QuestionCard)]
+    if not cards:
+        return  # e.g. a round is still running
+    if kind == "mock":
+        report.mock_rounds_started += 1
+    outcome = rng.random()
+    if kind == "mock" and outcome < 0.15:
+        await app.service.handle(_command(next(events), person, "mock abandon", args={}))
+        return
+    to_grade = len(cards) if kind == "quickfire" or outcome < 0.75 else 2
+    if kind == "quickfire":
+        to_grade = args["n"]
+    graded = 0
+    while cards and graded < to_grade:
+        card = cards.pop(0)
+        grade = rng.choices([g for g, _ in GRADE_WEIGHTS], [w for _, w in GRADE_WEIGHTS])[0]
+        grades[grade.value] += 1
+        mark = len(port.deliveries)
+        await app.service.handle(
+            ReactionAdded(
+                event_id=next(events),
+                actor=_actor(person),
+                conversation=Conversation(channel_ref=card.channel_ref, is_dm=True),
+                message_ref=card.message_ref,
+                grade=grade,
+            )
+        )
+        graded += 1
+        cards += [d for d in port.deliveries[mark:] if isinstance(d.message, QuestionCard)]
 
 
 async def _check(
@@ -235,6 +303,30 @@ async def _check(
     report.scheduled_runs = len(expected)
     report.missed = len(expected - actual)
     report.unexpected = len(actual - expected)
+    async with transaction(app.sessions) as session:
+        rounds = Counter(
+            (kind, status)
+            for kind, status in (await session.execute(select(Round.kind, Round.status))).all()
+        )
+        team = await session.scalar(select(Team).where(Team.external_id == TEAM))
+        week = shift_week(week_label(end, team.timezone), -1)
+        board = await leaderboard(session, team_id=team.id, week=week, timezone=team.timezone)
+    report.mock_rounds_completed = rounds[("mock", "completed")]
+    report.mock_rounds_expired = rounds[("mock", "expired")]
+    report.mock_rounds_abandoned = rounds[("mock", "abandoned")]
+    report.quickfire_rounds_completed = rounds[("quickfire", "completed")]
+    report.leaderboard = {
+        "week": week,
+        "top": [
+            {
+                "rank": s.rank,
+                "member": s.display_name,
+                "completed": s.completed,
+                "streak_weeks": s.streak_weeks,
+            }
+            for s in board.standings[:10]
+        ],
+    }
 
 
 def _owner(channel_ref: str) -> str:

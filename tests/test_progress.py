@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.grades import Grade
-from bot.domain.leaderboard import rank, streak
+from bot.domain.leaderboard import rank
 from bot.domain.weeks import resolve_week, week_bounds, week_label
 from bot.messages import Image, LeaderboardView
 from bot.progress import leaderboard
@@ -41,13 +41,6 @@ def test_ties_share_a_rank_and_order_by_name() -> None:
         (2, "Cy"),
         (4, "Di"),
     ]
-
-
-def test_streak_counts_consecutive_weeks_back_from_the_week() -> None:
-    weeks = {"2026-W47", "2026-W46", "2026-W44", "2025-W52", "2026-W01"}
-    assert streak(weeks, ending="2026-W47") == 2
-    assert streak(weeks, ending="2026-W45") == 0
-    assert streak(weeks, ending="2026-W01") == 2  # across the year boundary
 
 
 def test_weeks_are_local_to_the_team() -> None:

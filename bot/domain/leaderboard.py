@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from bot.domain.weeks import shift_week
-
 
 @dataclass(frozen=True)
 class Standing:
@@ -16,16 +14,6 @@ class Standing:
     streak_weeks: int
     mean_grade: float | None
     rank: int
-
-
-def streak(weeks_with_rounds: Collection[str], *, ending: str) -> int:
-    """Consecutive weeks with at least one completed round, counting back from `ending`."""
-    count = 0
-    week = ending
-    while week in weeks_with_rounds:
-        count += 1
-        week = shift_week(week, -1)
-    return count
 
 
 def rank(

@@ -123,7 +123,11 @@ class Grade(Base):
     """A member's current self-grade on one post; history lives in grade_events."""
 
     __tablename__ = "grades"
-    __table_args__ = (UniqueConstraint("post_id", "member_id", name="uq_grades_post_member"),)
+    __table_args__ = (
+        UniqueConstraint("post_id", "member_id", name="uq_grades_post_member"),
+        # Covers a member's grades in a time range: the leaderboard's weekly mean, stats.
+        Index("ix_grades_member_time", "member_id", "graded_at", "grade"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"))
@@ -132,7 +136,7 @@ class Grade(Base):
     grade: Mapped[str] = mapped_column(String(16))
     card_before: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     review_log_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    graded_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    graded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
@@ -282,3 +286,4 @@ class RoundWeek(Base):
     week: Mapped[str] = mapped_column(String(8), primary_key=True)  # "2026-W47"
     team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     completed: Mapped[int] = mapped_column(Integer, default=0)
+    streak: Mapped[int] = mapped_column(Integer, default=1)  # weeks in a row, ending here

@@ -107,6 +107,7 @@ def upgrade() -> None:
         sa.Column("week", sa.String(length=8), nullable=False),
         sa.Column("team_id", sa.Integer(), nullable=False),
         sa.Column("completed", sa.Integer(), nullable=False),
+        sa.Column("streak", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["member_id"],
             ["members.id"],
@@ -313,8 +314,10 @@ def upgrade() -> None:
         sa.UniqueConstraint("post_id", "member_id", name="uq_grades_post_member"),
     )
     with op.batch_alter_table("grades", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_grades_graded_at"), ["graded_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_grades_member_id"), ["member_id"], unique=False)
+        batch_op.create_index(
+            "ix_grades_member_time", ["member_id", "graded_at", "grade"], unique=False
+        )
         batch_op.create_index(batch_op.f("ix_grades_question_id"), ["question_id"], unique=False)
 
     op.create_table(
@@ -359,8 +362,8 @@ def downgrade() -> None:
     op.drop_table("review_logs")
     with op.batch_alter_table("grades", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_grades_question_id"))
+        batch_op.drop_index("ix_grades_member_time")
         batch_op.drop_index(batch_op.f("ix_grades_member_id"))
-        batch_op.drop_index(batch_op.f("ix_grades_graded_at"))
 
     op.drop_table("grades")
     with op.batch_alter_table("grade_events", schema=None) as batch_op:

@@ -1,0 +1,34 @@
+"""`drillbot simulate`: a small team over a week with DST changes, nothing sent twice or missed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+DRILLBOT = Path(sys.executable).with_name("drillbot")
+
+
+def test_a_simulated_fortnight_sends_every_run_once(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(DRILLBOT), "simulate", "--members", "16", "--days", "10", "--seed", "3", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["duplicates"] == 0 and report["missed"] == 0 and report["unexpected"] == 0
+    assert report["scheduled_runs"] == report["dm_drills"] > 50
+    assert report["posts_sent"] >= report["dm_drills"]
+    assert report["channel_questions"] >= 7  # weekdays in ten days, Europe/Berlin
+    assert sum(report["grades"].values()) > 0 and report["cards_skipped"] > 0
+    assert "Europe/Berlin" in report["timezones"] and "America/New_York" in report["timezones"]
+    assert report["mock_rounds_started"] == (
+        report["mock_rounds_completed"]
+        + report["mock_rounds_expired"]
+        + report["mock_rounds_abandoned"]
+    )
+    assert set(report["leaderboard"]) == {"week", "top"}
