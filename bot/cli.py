@@ -102,7 +102,7 @@ DB_OPTION = click.option(
 @main.command()
 @click.option(
     "--platform",
-    type=click.Choice(["console"]),
+    type=click.Choice(["console", "discord"]),
     default="console",
     show_default=True,
     help="Where drillbot talks to people.",
@@ -117,6 +117,15 @@ def run(ctx: click.Context, platform: str, database_url: str | None) -> None:
 
 @_async
 async def _run(settings: Settings, platform: str) -> None:
+    if platform == "discord":
+        from adapters.discord.app import DiscordSetupError
+        from adapters.discord.runner import serve_discord
+
+        try:
+            await serve_discord(settings=settings)
+        except DiscordSetupError as error:
+            _fail(str(error), EXIT_CONFIG)
+        return
     from adapters.console.app import run_console
     from adapters.console.port import ConsolePort
 
@@ -515,6 +524,37 @@ def commands(markdown: bool) -> None:
         return
     for command in CORE_COMMANDS:
         click.echo(f"{command.usage():<40} {command.help}")
+
+
+@main.group("discord")
+def discord_group() -> None:
+    """Discord: the invite link drillbot needs."""
+
+
+@discord_group.command("invite-url")
+@click.option(
+    "--application-id",
+    type=int,
+    default=None,
+    help="The application id (developer portal, General Information). "
+    "Default: looked up with DISCORD_TOKEN.",
+)
+def discord_invite_url(application_id: int | None) -> None:
+    """Print the invite URL (scopes bot and applications.commands) and its permissions."""
+    import os
+
+    from adapters.discord import invite
+    from adapters.discord.app import DiscordSetupError
+
+    if application_id is None:
+        try:
+            application_id = invite.lookup_application_id(env=os.environ)
+        except DiscordSetupError as error:
+            _fail(f"{error}; or pass --application-id", EXIT_CONFIG)
+    click.echo(invite.invite_url(application_id=application_id))
+    click.echo(f"permissions integer: {invite.permissions().value}")
+    for line in invite.explain():
+        click.echo(f"- {line}")
 
 
 if __name__ == "__main__":  # pragma: no cover

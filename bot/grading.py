@@ -9,6 +9,7 @@ away the newer one.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -153,7 +154,7 @@ async def _card(
         select(SrsCard).where(SrsCard.member_id == member_id, SrsCard.question_id == question_id)
     )
     if card is None:
-        data = srs.new_card(now=now)
+        data = srs.new_card(now=now, card_id=zlib.crc32(f"{member_id}:{question_id}".encode()))
         card = SrsCard(
             member_id=member_id,
             question_id=question_id,

@@ -32,8 +32,10 @@ class Srs:
             enable_fuzzing=False,
         )
 
-    def new_card(self, *, now: datetime) -> dict[str, Any]:
-        return fsrs.Card(due=now).to_dict()
+    def new_card(self, *, now: datetime, card_id: int | None = None) -> dict[str, Any]:
+        # fsrs makes its own id from the clock and sleeps a millisecond to keep it unique;
+        # drillbot keys cards by member and question, so any stable number will do.
+        return fsrs.Card(card_id=card_id or int(now.timestamp() * 1000), due=now).to_dict()
 
     def review(self, card: dict[str, Any], grade: Grade, *, at: datetime) -> Review:
         updated, log = self._scheduler.review_card(
