@@ -408,24 +408,18 @@ class Dispatcher:
                     tracks=tuple(channel.tracks or ()),
                     levels=tuple(channel.levels or ()) or ("screening",),
                 )
-                picked = select_questions(
-                    candidates=pool,
-                    due_at={},
-                    last_shown={},
-                    now=now,
-                    count=1,
-                    filters=filters,
-                    exclude=recent,
-                    seed=f"channel:{channel.id}:{local_day}",
-                )
-                if not picked:
-                    picked = select_questions(
+                picked = []
+                # Nothing the channel saw in the last 60 days; if the filters leave nothing
+                # else, any matching question.
+                for avoid in (recent, set()):
+                    picked = picked or select_questions(
                         candidates=pool,
                         due_at={},
                         last_shown={},
                         now=now,
                         count=1,
                         filters=filters,
+                        exclude=avoid,
                         seed=f"channel:{channel.id}:{local_day}",
                     )
                 if not picked:

@@ -411,7 +411,7 @@ class Outbox:
     ) -> None:
         """A member who cannot be DMed is marked and told once in the team channel; a
         channel the bot cannot post in is switched off and its admin told once."""
-        from bot.storage.repository import insert_post
+        from bot.storage.repository import queue_notice
 
         if error.code == "dm_closed" and post.member_id is not None:
             member = await session.get(Member, post.member_id)
@@ -430,22 +430,16 @@ class Outbox:
                     member.external_id,
                 )
                 return
-            await insert_post(
+            await queue_notice(
                 session,
-                Post(
-                    key=f"unreachable:{member.id}",
-                    kind="notice",
-                    platform=post.platform,
-                    team_id=post.team_id,
-                    member_id=None,
-                    channel_ref=channel.channel_ref,
-                    text=(
-                        f"{member.display_name}: I cannot send you direct messages, so your daily "
-                        "drill is on hold. Allow DMs from drillbot and run /drillbot resume."
-                    ),
-                    status="pending",
-                    not_before=now,
-                    created_at=now,
+                key=f"unreachable:{member.id}",
+                platform=post.platform,
+                team_id=post.team_id,
+                channel_ref=channel.channel_ref,
+                now=now,
+                text=(
+                    f"{member.display_name}: I cannot send you direct messages, so your daily "
+                    "drill is on hold. Allow DMs from drillbot and run /drillbot resume."
                 ),
             )
         elif error.code == "channel_gone" and post.channel_ref is not None:
@@ -464,23 +458,17 @@ class Outbox:
                 )
             )
             if admin is not None:
-                await insert_post(
+                await queue_notice(
                     session,
-                    Post(
-                        key=f"channel-gone:{channel.id}:{now:%Y-%m-%d}",
-                        kind="notice",
-                        platform=post.platform,
-                        team_id=post.team_id,
-                        member_id=admin.id,
-                        channel_ref=None,
-                        text=(
-                            f"I could not post the daily question in channel {channel.channel_ref} "
-                            f"({error}), so I switched it off. Invite me back and run "
-                            "/drillbot channel daily there to start again."
-                        ),
-                        status="pending",
-                        not_before=now,
-                        created_at=now,
+                    key=f"channel-gone:{channel.id}:{now:%Y-%m-%d}",
+                    platform=post.platform,
+                    team_id=post.team_id,
+                    member_id=admin.id,
+                    now=now,
+                    text=(
+                        f"I could not post the daily question in channel "
+                        f"{channel.channel_ref} ({error}), so I switched it off. Invite me "
+                        "back and run /drillbot channel daily there to start again."
                     ),
                 )
 

@@ -27,7 +27,7 @@ from bot.messages import Text, time_budget_label
 from bot.storage.database import transaction
 from bot.storage.models import Grade as GradeRow
 from bot.storage.models import Member, Post, Question, Round, RoundWeek, Team
-from bot.storage.repository import insert_post
+from bot.storage.repository import insert_post, queue_notice
 
 logger = logging.getLogger(__name__)
 
@@ -380,20 +380,14 @@ async def _close(
         await _count_week(session, round_, week_label(at, team.timezone if team else "UTC"))
     summary = await _summary(session, round_)
     member = await session.get(Member, round_.member_id)
-    post, _ = await insert_post(
+    post = await queue_notice(
         session,
-        Post(
-            key=f"{round_.kind}-end:{round_.id}",
-            kind="notice",
-            platform=member.platform,
-            team_id=round_.team_id,
-            member_id=round_.member_id,
-            channel_ref=None,
-            text=summary,
-            status="pending",
-            not_before=service.clock.now(),
-            created_at=service.clock.now(),
-        ),
+        key=f"{round_.kind}-end:{round_.id}",
+        platform=member.platform,
+        team_id=round_.team_id,
+        member_id=round_.member_id,
+        text=summary,
+        now=service.clock.now(),
     )
     service.note_round_closed(round_.status)
     return post.id
@@ -491,22 +485,16 @@ async def maintain(service) -> int:
             if left <= 0:
                 continue
             member = await session.get(Member, round_.member_id)
-            await insert_post(
+            await queue_notice(
                 session,
-                Post(
-                    key=f"mock-reminder:{round_.id}",
-                    kind="notice",
-                    platform=member.platform,
-                    team_id=round_.team_id,
-                    member_id=round_.member_id,
-                    channel_ref=None,
-                    text=(
-                        f"⏰ {_duration(round_.deadline - now)} left in your mock round: "
-                        f"{left} question{'s' if left != 1 else ''} still ungraded."
-                    ),
-                    status="pending",
-                    not_before=now,
-                    created_at=now,
+                key=f"mock-reminder:{round_.id}",
+                platform=member.platform,
+                team_id=round_.team_id,
+                member_id=round_.member_id,
+                now=now,
+                text=(
+                    f"⏰ {_duration(round_.deadline - now)} left in your mock round: "
+                    f"{left} question{'s' if left != 1 else ''} still ungraded."
                 ),
             )
     return closed

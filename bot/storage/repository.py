@@ -191,3 +191,33 @@ async def mark_sent(
             last_error=None,
         )
     )
+
+
+async def queue_notice(
+    session: AsyncSession,
+    *,
+    key: str,
+    platform: str,
+    team_id: int,
+    text: str,
+    now: datetime,
+    member_id: int | None = None,
+    channel_ref: str | None = None,
+) -> Post:
+    """A plain text message through the outbox: to a member's DM, or to a channel."""
+    post, _ = await insert_post(
+        session,
+        Post(
+            key=key,
+            kind="notice",
+            platform=platform,
+            team_id=team_id,
+            member_id=member_id,
+            channel_ref=channel_ref,
+            text=text,
+            status="pending",
+            not_before=now,
+            created_at=now,
+        ),
+    )
+    return post

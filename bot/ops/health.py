@@ -1,0 +1,73 @@
+"""The operations HTTP endpoints: /healthz, /readyz and /metrics.
+
+They live on their own port (not the Slack events port) so a load balancer or kubelet
+can probe them without reaching the chat handlers, and so they keep answering while a
+platform connection is down: that is exactly when /readyz has something to say.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+
+from bot.ops.metrics import CONTENT_TYPE, Metrics
+
+logger = logging.getLogger(__name__)
+
+ReadyCheck = Callable[[], Awaitable[tuple[bool, Sequence[str]]]]
+
+READY_CHECK_KEY = web.AppKey("ready_check", ReadyCheck)
+METRICS_KEY = web.AppKey("metrics", Metrics)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    """Alive means the event loop answers; nothing else, so a slow database never gets a
+    healthy process restarted."""
+    return web.Response(text="ok\n")
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    check = request.app[READY_CHECK_KEY]
+    try:
+        ok, reasons = await check()
+    except Exception as error:  # a broken check means "not ready", never a 500
+        logger.warning("readiness check failed: %s", error)
+        ok, reasons = False, [f"readiness check failed: {error}"]
+    if ok:
+        return web.Response(text="ready\n")
+    lines = "".join(f"- {reason}\n" for reason in reasons) or "- not ready\n"
+    return web.Response(status=503, text=f"not ready\n{lines}")
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = request.app[METRICS_KEY].render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def health_app(*, ready_check: ReadyCheck, metrics: Metrics | None = None) -> web.Application:
+    """An aiohttp app serving the three endpoints.
+
+    `ready_check` returns (ready, reasons); reasons are shown to whoever probes, so they
+    must never contain a secret (readiness.check_ready only names hosts and revisions).
+    """
+    app = web.Application()
+    app[READY_CHECK_KEY] = ready_check
+    app[METRICS_KEY] = metrics if metrics is not None else Metrics()
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    return app
+
+
+async def serve_health(
+    *, app: web.Application, host: str = "0.0.0.0", port: int
+) -> web.AppRunner:
+    """Start serving `app` on host:port in the running loop; `await runner.cleanup()` stops it."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host=host, port=port)
+    await site.start()
+    logger.info("health and metrics on http://%s:%d (/healthz /readyz /metrics)", host, port)
+    return runner
