@@ -1,0 +1,223 @@
+"""Core messages -> Block Kit payloads. Pure; Slack's published limits are checked on every
+payload, since Slack rejects a whole message for one block over them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from adapters.slack.render import (
+    BUTTON_TEXT_MAX,
+    HEADER_MAX,
+    MAX_BLOCKS,
+    SECTION_MAX,
+    mrkdwn,
+    parse_card_action,
+    render,
+    slack_commands,
+)
+from bot.commands import CORE_COMMANDS, help_text
+from bot.domain.grades import Grade
+from bot.messages import (
+    AnswerReveal,
+    Image,
+    LeaderboardRow,
+    LeaderboardView,
+    QuestionCard,
+    Text,
+)
+
+CARD = QuestionCard(
+    post_id=42,
+    question_id="llm-q7",
+    track="llm",
+    level="screening",
+    time_limit_s=120,
+    prompt="Why does attention scale as O(n^2) <in> sequence length & what helps?",
+    heading="Drill 1/3 · new",
+    companies=("Anthropic", "Google"),
+)
+REVEAL = AnswerReveal(
+    post_id=42,
+    question_id="llm-q7",
+    prompt=CARD.prompt,
+    answer="Every token attends to every other token.\nFlash attention helps memory.",
+    rubric={
+        Grade.STRONG: "Names the n x n score matrix and a remedy.",
+        Grade.LEAN: "Knows it is quadratic, not why.",
+        Grade.NO: "Thinks it is linear.",
+    },
+    follow_ups=("What does sliding-window attention trade away?",),
+    red_flags=("Confuses parameters with activations.",),
+    study="Attention complexity",
+)
+
+
+def within_limits(payload: dict[str, Any]) -> None:
+    blocks = payload["blocks"]
+    assert len(blocks) <= MAX_BLOCKS
+    assert payload["text"]
+    action_ids = []
+    for block in blocks:
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert len(block["text"]["text"]) <= HEADER_MAX
+        if block["type"] == "section":
+            assert 0 < len(block["text"]["text"]) <= SECTION_MAX
+        for element in block.get("elements", []):
+            if element.get("type") == "button":
+                assert len(element["text"]["text"]) <= BUTTON_TEXT_MAX
+                action_ids.append(element["action_id"])
+    assert len(action_ids) == len(set(action_ids))  # Slack wants them unique per message
+
+
+def texts(payload: dict[str, Any]) -> str:
+    parts = []
+    for block in payload["blocks"]:
+        if isinstance(block.get("text"), dict):
+            parts.append(block["text"]["text"])
+        for element in block.get("elements", []):
+            if isinstance(element.get("text"), str):
+                parts.append(element["text"])
+    return "\n".join(parts)
+
+
+def buttons(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        element
+        for block in payload["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+    ]
+
+
+def test_a_card_has_a_header_the_prompt_and_four_buttons_carrying_its_post_id() -> None:
+    payload = render(CARD)
+    within_limits(payload)
+    header = payload["blocks"][0]
+    assert header == {
+        "type": "header",
+        "text": {"type": "plain_text", "text": "llm · screening · 2 min", "emoji": True},
+    }
+    assert "*Card #42* · Drill 1/3 · new · `llm-q7` · asked at Anthropic, Google" in texts(payload)
+    assert "O(n^2) &lt;in&gt; sequence length &amp; what helps?" in texts(payload)
+    found = buttons(payload)
+    assert [b["text"]["text"] for b in found] == [
+        "Reveal answer",
+        "🟢 Strong Hire",
+        "🟡 Lean Hire",
+        "🔴 No Hire",
+    ]
+    assert [b["action_id"] for b in found] == [
+        "drillbot:reveal:42",
+        "drillbot:strong:42",
+        "drillbot:lean:42",
+        "drillbot:no:42",
+    ]
+    assert {b["value"] for b in found} == {"42"}
+    assert [parse_card_action(b["action_id"]) for b in found] == [
+        ("reveal", 42),
+        ("strong", 42),
+        ("lean", 42),
+        ("no", 42),
+    ]
+    assert "react 🟢 🟡 🔴" in texts(payload)
+    assert payload["text"].startswith("Card #42 (llm · screening · 2 min): Why does attention")
+
+
+@pytest.mark.parametrize(("seconds", "label"), [(30, "30 s"), (300, "5 min"), (900, "15 min")])
+def test_the_header_states_the_time_budget(seconds: int, label: str) -> None:
+    card = QuestionCard(
+        post_id=1,
+        question_id="q",
+        track="ai-engineering",
+        level="staff",
+        time_limit_s=seconds,
+        prompt="p",
+    )
+    assert render(card)["blocks"][0]["text"]["text"] == f"ai-engineering · staff · {label}"
+
+
+def test_the_answer_shows_rubric_follow_ups_and_red_flags_with_grade_buttons() -> None:
+    payload = render(REVEAL)
+    within_limits(payload)
+    body = texts(payload)
+    assert "*Model answer*\nEvery token attends" in body
+    assert "🟢 *Strong Hire*: Names the n x n score matrix" in body
+    assert "🔴 *No Hire*: Thinks it is linear." in body
+    assert "• What does sliding-window attention trade away?" in body
+    assert "• Confuses parameters with activations." in body
+    assert "*Study after a No Hire:* Attention complexity" in body
+    assert [b["action_id"] for b in buttons(payload)] == [
+        "drillbot:strong:42",
+        "drillbot:lean:42",
+        "drillbot:no:42",
+    ]
+
+
+def test_huge_content_still_fits_slacks_limits() -> None:
+    card = QuestionCard(
+        post_id=7,
+        question_id="q",
+        track="t" * 200,
+        level="l",
+        time_limit_s=60,
+        prompt="x" * 7000,
+    )
+    within_limits(render(card))
+    long_answer = AnswerReveal(
+        post_id=7,
+        question_id="q",
+        prompt="p",
+        answer="\n".join(["y" * 2900] * 80),
+        rubric=REVEAL.rubric,
+    )
+    payload = render(long_answer)
+    within_limits(payload)
+    assert buttons(payload)  # the grade buttons survive the shortening
+
+
+def test_text_markup_and_commands_are_written_the_slack_way() -> None:
+    text = (
+        "*Your settings*\n- daily at 08:30\n  - nested\nRun /drillbot resume or /quickfire 5,"
+        " then /drill 3. Not https://example.com/stats nor a/mock. 1 < 2 & 3 > 2"
+    )
+    rendered = mrkdwn(text)
+    assert rendered.startswith("*Your settings*\n• daily at 08:30\n  • nested\n")
+    assert "Run /drill resume or /drill quickfire 5, then /drill 3." in rendered
+    assert "https://example.com/stats" in rendered and "a/mock" in rendered
+    assert "1 &lt; 2 &amp; 3 &gt; 2" in rendered
+    payload = render(Text(text=text))
+    within_limits(payload)
+    assert payload["text"].startswith("Your settings\n- daily")  # no markup in notifications
+
+
+def test_help_lists_every_command_as_a_drill_subcommand() -> None:
+    payload = render(Text(text=help_text(CORE_COMMANDS)))
+    within_limits(payload)
+    body = texts(payload)
+    assert "/drillbot" not in body and "/quickfire" not in body
+    for command in CORE_COMMANDS:
+        assert slack_commands(command.usage()) in body.replace("&lt;", "<").replace("&gt;", ">")
+
+
+def test_the_leaderboard() -> None:
+    rows = (
+        LeaderboardRow(
+            rank=1, display_name="Ana <admin>", completed=3, streak_weeks=2, mean_grade=0.83
+        ),
+        LeaderboardRow(rank=2, display_name="Ben", completed=1, streak_weeks=1, mean_grade=None),
+    )
+    payload = render(LeaderboardView(title="Mock rounds · week 2026-W47", rows=rows))
+    within_limits(payload)
+    body = texts(payload)
+    assert "1. *Ana &lt;admin&gt;*: 3 rounds · streak 2 wk · mean grade 0.83" in body
+    assert "2. *Ben*: 1 round · streak 1 wk · mean grade -" in body
+    empty = render(LeaderboardView(title="Mock rounds", rows=()))
+    assert "No completed mock rounds yet." in texts(empty)
+
+
+def test_an_image_stands_in_as_its_title() -> None:
+    payload = render(Image(png=b"\x89PNG", filename="stats.png", title="Your last 8 weeks"))
+    assert payload == {"text": "Your last 8 weeks", "blocks": []}
