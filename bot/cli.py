@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from bank.importers.command import import_command
 from bank.loader import BankError, bundled_files, expand_paths, load_bank, load_files
 from bot.bootstrap import DatabaseUnavailable, build, check_sqlite_location, open_database
 from bot.commands import CORE_COMMANDS, markdown_table
@@ -102,21 +103,53 @@ DB_OPTION = click.option(
 @main.command()
 @click.option(
     "--platform",
-    type=click.Choice(["console", "discord"]),
+    type=click.Choice(["console", "slack", "discord"]),
     default="console",
     show_default=True,
     help="Where drillbot talks to people.",
 )
+@click.option(
+    "--slack-mode",
+    type=click.Choice(["socket", "http"]),
+    default=None,
+    help="Slack: Socket Mode or HTTP (Events API); default: slack.mode in the settings.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Slack HTTP mode: the port to listen on; default: slack.http_port in the settings.",
+)
 @DB_OPTION
 @click.pass_context
-def run(ctx: click.Context, platform: str, database_url: str | None) -> None:
+def run(
+    ctx: click.Context,
+    platform: str,
+    slack_mode: str | None,
+    port: int | None,
+    database_url: str | None,
+) -> None:
     """Start drillbot: migrate the database, load the bank, serve the platform."""
     settings = _settings(ctx, database_url)
-    _run(settings, platform)
+    _run(settings, platform, slack_mode=slack_mode, http_port=port)
 
 
 @_async
-async def _run(settings: Settings, platform: str) -> None:
+async def _run(
+    settings: Settings,
+    platform: str,
+    *,
+    slack_mode: str | None = None,
+    http_port: int | None = None,
+) -> None:
+    if platform == "slack":
+        from adapters.slack.runner import SlackSetupError, serve_slack
+
+        try:
+            await serve_slack(settings=settings, mode=slack_mode, port=http_port)
+        except SlackSetupError as error:
+            _fail(str(error), EXIT_CONFIG)
+        return
     if platform == "discord":
         from adapters.discord.app import DiscordSetupError
         from adapters.discord.runner import serve_discord
@@ -178,6 +211,9 @@ async def _upgrade(settings: Settings) -> None:
 @main.group()
 def bank() -> None:
     """Check and explore the question bank."""
+
+
+bank.add_command(import_command, name="import")
 
 
 @bank.command("validate")

@@ -349,8 +349,10 @@ async def test_the_daily_cap_holds_back_a_backlog(database_url: str) -> None:
 
 async def test_two_dispatchers_on_postgresql_share_a_day(postgres_url: str) -> None:
     start = utc(2026, 11, 23, 0, 0)
-    first = await Harness.start(database_url=postgres_url, now=start)
-    second = await Harness.start(database_url=postgres_url, now=start)
+    # Small claim batches, so the two dispatchers interleave inside one tick.
+    small_batches = {"schedule": {"batch_size": 1}}
+    first = await Harness.start(database_url=postgres_url, now=start, config=small_batches)
+    second = await Harness.start(database_url=postgres_url, now=start, config=small_batches)
     try:
         zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"]
         for index in range(40):
