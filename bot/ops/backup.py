@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from bot.storage.database import is_sqlite, normalise_url, sqlite_path
 
@@ -34,8 +34,15 @@ class BackupResult:
 
 def pg_dump_command(database_url: str, *, destination: Path) -> str:
     """The pg_dump line for a PostgreSQL URL, password hidden (pg_dump reads PGPASSWORD)."""
-    url = make_url(database_url).set(drivername="postgresql")
-    shown = url.set(password=None).render_as_string(hide_password=True)
+    url = make_url(database_url)
+    shown = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    ).render_as_string(hide_password=True)
     return f"pg_dump --format=custom --file={destination} '{shown}'"
 
 

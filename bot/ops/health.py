@@ -8,11 +8,15 @@ platform connection is down: that is exactly when /readyz has something to say.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from bot.ops.metrics import CONTENT_TYPE, Metrics
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +65,7 @@ def health_app(*, ready_check: ReadyCheck, metrics: Metrics | None = None) -> we
     return app
 
 
-async def serve_health(
-    *, app: web.Application, host: str = "0.0.0.0", port: int
-) -> web.AppRunner:
+async def serve_health(*, app: web.Application, host: str = "0.0.0.0", port: int) -> web.AppRunner:
     """Start serving `app` on host:port in the running loop; `await runner.cleanup()` stops it."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -71,3 +73,23 @@ async def serve_health(
     await site.start()
     logger.info("health and metrics on http://%s:%d (/healthz /readyz /metrics)", host, port)
     return runner
+
+
+async def start_health_server(
+    *,
+    drillbot: App,
+    port: int,
+    host: str = "0.0.0.0",
+    metrics: Metrics | None = None,
+    connected: Mapping[str, Callable[[], bool]] | None = None,
+) -> web.AppRunner:
+    """The endpoints for a built drillbot app, readiness from `check_ready`: what
+    `drillbot run --http-port` starts next to the platform."""
+    from bot.ops.readiness import check_ready
+
+    async def ready_check() -> tuple[bool, list[str]]:
+        return await check_ready(drillbot, connected=connected)
+
+    return await serve_health(
+        app=health_app(ready_check=ready_check, metrics=metrics), host=host, port=port
+    )

@@ -22,7 +22,6 @@ SECRET_ENV_VARS = (
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
-    "SLACK_USER_TOKEN",
     "DISCORD_TOKEN",
     "DRILLBOT_DATABASE_URL",
     "PGPASSWORD",
@@ -71,7 +70,7 @@ def redact(text: str, *, secrets: Iterable[str] = ()) -> str:
 
 
 def _keep_scheme(match: re.Match[str]) -> str:
-    """"Bot abc..." becomes "Bot [redacted]" so the line still says what was sent."""
+    """A header like `Bot abc...` becomes `Bot [redacted]`: the line still says what was sent."""
     word = match.group(0).split()[0]
     return f"{word} {REDACTED}" if word.lower() in ("bearer", "bot") else REDACTED
 

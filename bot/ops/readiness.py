@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bot.storage.database import current_revision, head_revision, redact_url
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +31,9 @@ def _first_line(error: BaseException) -> str:
 
 
 async def check_ready(
-    app,
+    app: App,
     *,
-    timeout: float = DEFAULT_TIMEOUT,
+    within: float = DEFAULT_TIMEOUT,
     connected: Mapping[str, Callable[[], bool]] | None = None,
 ) -> tuple[bool, list[str]]:
     """(ready, reasons) for a built `bot.bootstrap.App`.
@@ -40,9 +44,9 @@ async def check_ready(
     reasons: list[str] = []
     shown = redact_url(app.settings.database_url)
     try:
-        revision = await asyncio.wait_for(current_revision(app.engine), timeout=timeout)
+        revision = await asyncio.wait_for(current_revision(app.engine), timeout=within)
     except TimeoutError:
-        reasons.append(f"database {shown} did not answer within {timeout:g}s")
+        reasons.append(f"database {shown} did not answer within {within:g}s")
     except (OperationalError, DBAPIError, OSError) as error:
         reasons.append(f"database {shown} unreachable: {_first_line(error)}")
     else:
