@@ -19,7 +19,7 @@ from bank.loader import Bank, load_bank
 from bot.clock import SystemClock
 from bot.config import Settings
 from bot.dispatch import Dispatcher, DispatchSettings
-from bot.ports import ChatPort, Clock
+from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink
 from bot.service import DrillService
 from bot.storage.database import (
     create_engine,
@@ -90,6 +90,7 @@ async def build(
     ports: Mapping[str, ChatPort],
     clock: Clock | None = None,
     bank: Bank | None = None,
+    metrics: MetricsSink = NO_METRICS,
 ) -> App:
     bank = bank if bank is not None else load_bank(list(settings.bank.paths))
     engine = await open_database(settings)
@@ -100,6 +101,7 @@ async def build(
         clock=clock or SystemClock(),
         bank=bank,
         settings=settings,
+        metrics=metrics,
     )
     await service.sync_bank()
     dispatcher = Dispatcher(

@@ -8,6 +8,7 @@ import logging
 import sys
 from collections import Counter
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from functools import wraps
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,12 @@ import click
 
 from bank.importers.command import import_command
 from bank.loader import BankError, bundled_files, expand_paths, load_bank, load_files
-from bot.bootstrap import DatabaseUnavailable, build, check_sqlite_location, open_database
+from bot.bootstrap import DatabaseUnavailable, build, open_database
 from bot.commands import CORE_COMMANDS, markdown_table
 from bot.config import ConfigError, Settings, load_settings
-from bot.scheduling import Ticker
-from bot.storage.database import InstanceLock, InstanceLocked
+from bot.ops.logs import configure_logging
+from bot.ops.serving import DEFAULT_GRACE_SECONDS, ServeOptions, serving
+from bot.storage.database import InstanceLocked
 
 logger = logging.getLogger("drillbot")
 
@@ -38,20 +40,10 @@ def _settings(ctx: click.Context, database_url: str | None = None) -> Settings:
         settings = load_settings(ctx.obj["config"], database_url=database_url)
     except ConfigError as error:
         _fail(str(error), EXIT_CONFIG)
-    _configure_logging(ctx.obj.get("log_level") or settings.log_level)
-    return settings
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        force=True,
+    configure_logging(
+        level=ctx.obj.get("log_level") or settings.log_level, fmt=ctx.obj["log_format"]
     )
-    # Libraries are chatty at INFO; their warnings still show.
-    for noisy in ("alembic", "aiosqlite", "sqlalchemy", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level.upper())))
+    return settings
 
 
 def _async(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., None]:
@@ -83,12 +75,21 @@ def _async(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
     default=None,
     help="Override log_level from the settings file.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="DRILLBOT_LOG_FORMAT",
+    help="Log lines for people, or JSON lines for a log pipeline (env DRILLBOT_LOG_FORMAT).",
+)
 @click.pass_context
-def main(ctx: click.Context, config: Path | None, log_level: str | None) -> None:
+def main(ctx: click.Context, config: Path | None, log_level: str | None, log_format: str) -> None:
     """drillbot: daily ML / AI interview drills for study channels."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     ctx.obj["log_level"] = log_level
+    ctx.obj["log_format"] = log_format
 
 
 DB_OPTION = click.option(
@@ -120,6 +121,21 @@ DB_OPTION = click.option(
     default=None,
     help="Slack HTTP mode: the port to listen on; default: slack.http_port in the settings.",
 )
+@click.option(
+    "--http-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="DRILLBOT_HTTP_PORT",
+    help="Serve /healthz, /readyz and /metrics on this port (env DRILLBOT_HTTP_PORT).",
+)
+@click.option(
+    "--grace",
+    "grace_seconds",
+    type=click.FloatRange(0, 600),
+    default=DEFAULT_GRACE_SECONDS,
+    show_default=True,
+    help="On SIGTERM / SIGINT: seconds to let in-flight sends finish before stopping.",
+)
 @DB_OPTION
 @click.pass_context
 def run(
@@ -127,11 +143,14 @@ def run(
     platform: str,
     slack_mode: str | None,
     port: int | None,
+    http_port: int | None,
+    grace_seconds: float,
     database_url: str | None,
 ) -> None:
     """Start drillbot: migrate the database, load the bank, serve the platform."""
     settings = _settings(ctx, database_url)
-    _run(settings, platform, slack_mode=slack_mode, http_port=port)
+    options = ServeOptions(http_port=http_port, grace_seconds=grace_seconds)
+    _run(settings, platform, options=options, slack_mode=slack_mode, slack_port=port)
 
 
 @_async
@@ -139,14 +158,15 @@ async def _run(
     settings: Settings,
     platform: str,
     *,
+    options: ServeOptions,
     slack_mode: str | None = None,
-    http_port: int | None = None,
+    slack_port: int | None = None,
 ) -> None:
     if platform == "slack":
         from adapters.slack.runner import SlackSetupError, serve_slack
 
         try:
-            await serve_slack(settings=settings, mode=slack_mode, port=http_port)
+            await serve_slack(settings=settings, mode=slack_mode, port=slack_port, options=options)
         except SlackSetupError as error:
             _fail(str(error), EXIT_CONFIG)
         return
@@ -155,7 +175,7 @@ async def _run(
         from adapters.discord.runner import serve_discord
 
         try:
-            await serve_discord(settings=settings)
+            await serve_discord(settings=settings, options=options)
         except DiscordSetupError as error:
             _fail(str(error), EXIT_CONFIG)
         return
@@ -165,21 +185,10 @@ async def _run(
     port = ConsolePort(
         out=sys.stdout, channel=settings.console.channel, charts_dir=settings.console.charts_dir
     )
-    check_sqlite_location(settings.database_url)
-    lock = InstanceLock(settings.database_url)
-    lock.acquire()
-    try:
-        app = await build(settings, ports={"console": port})
-        ticker = Ticker(app.dispatcher, tick_seconds=settings.schedule.tick_seconds)
-        try:
-            await app.service.outbox.resume_pending()
-            ticker.start()
-            await run_console(app.service)
-        finally:
-            ticker.shutdown()
-            await app.close()
-    finally:
-        lock.release()
+    # The console is a terminal session: Ctrl-C ends it as in any program.
+    console_options = replace(options, signals=())
+    async with serving(settings, ports={"console": port}, options=console_options) as running:
+        await running.until_stopped(run_console(running.app.service))
 
 
 @main.group()
@@ -206,6 +215,50 @@ async def _upgrade(settings: Settings) -> None:
     finally:
         await engine.dispose()
     click.echo(f"database {redact_url(settings.database_url)} is at revision {revision}")
+
+
+@db.command("backup")
+@click.argument("destination", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace DESTINATION if it exists.")
+@DB_OPTION
+@click.pass_context
+def db_backup(ctx: click.Context, destination: Path, overwrite: bool, database_url: str | None):
+    """Copy the live SQLite database to DESTINATION (PostgreSQL: prints the pg_dump line)."""
+    from bot.ops.backup import BackupError, backup_sqlite
+
+    settings = _settings(ctx, database_url)
+    try:
+        result = backup_sqlite(
+            database_url=settings.database_url, destination=destination, overwrite=overwrite
+        )
+    except BackupError as error:
+        _fail(str(error), EXIT_CONFIG)
+    click.echo(f"backed up to {result.path} ({result.size_bytes:,} bytes)")
+
+
+@main.command()
+@click.option(
+    "--platforms",
+    is_flag=True,
+    help="Also log in to Slack (auth.test) and Discord with the tokens that are set.",
+)
+@DB_OPTION
+@click.pass_context
+def doctor(ctx: click.Context, platforms: bool, database_url: str | None) -> None:
+    """Check config, database, bank and tokens: one line each; exit 1 if any fails."""
+    from bot.ops.doctor import diagnose, exit_code
+
+    configure_logging(level=ctx.obj.get("log_level") or "WARNING", fmt=ctx.obj["log_format"])
+    checks = asyncio.run(
+        diagnose(
+            config_path=ctx.obj["config"],
+            check_platforms=platforms,
+            database_url=database_url,
+        )
+    )
+    for check in checks:
+        click.echo(check.line())
+    sys.exit(exit_code(checks))
 
 
 @main.group()
@@ -401,7 +454,7 @@ def simulate(
     """Run weeks of team life on a fake clock and check nothing is sent twice or missed."""
     settings = _settings(ctx)
     if not ctx.obj.get("log_level"):
-        _configure_logging("WARNING")
+        configure_logging(level="WARNING", fmt=ctx.obj["log_format"])
     _simulate(settings, members, days, seed, as_json, database_url)
 
 

@@ -155,6 +155,7 @@ class Dispatcher:
         report.boards_posted += await self._post_boards()
         report.posts_sent += await self.service.outbox.resume_pending()
         self._add(report)
+        self.service.metrics.observe_tick_lag(seconds=report.lag_seconds)
         return report
 
     def _add(self, report: TickReport) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,13 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
 from bot.messages import Image, LeaderboardRow, LeaderboardView, Message, QuestionCard, Text
-from bot.ports import ChatPort, Clock, PlatformError, Sent
+from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError, Sent
 from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.bulk import update_by_key
 from bot.storage.database import transaction
 from bot.storage.models import Channel, Member, Post, Question
 
 logger = logging.getLogger(__name__)
+
+
+def post_kind(key: str) -> str:
+    """What a post is, from its natural key: `dm`, `channel`, `mock`, `board`..."""
+    return key.split(":", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -117,8 +123,10 @@ class Outbox:
         limiters: Mapping[str, RateLimiter] | None = None,
         policy: OutboxPolicy = OutboxPolicy(),
         postgres: bool = False,
+        metrics: MetricsSink = NO_METRICS,
     ) -> None:
         self._sessions = sessions
+        self._metrics = metrics
         self._ports = ports
         self._clock = clock
         self._limiters = dict(limiters or {})
@@ -126,6 +134,22 @@ class Outbox:
         self.policy = policy
         self._postgres = postgres
         self.totals = {"sent": 0, "failed": 0, "retrying": 0}
+        self._held: set[int] = set()  # posts this process leased and has not recorded yet
+
+    async def release_leases(self) -> int:
+        """At shutdown: give back the leases of posts whose sends were cut off, so another
+        instance (or the next start) sends them now rather than when the lease runs out."""
+        held, self._held = self._held, set()
+        if not held:
+            return 0
+        async with transaction(self._sessions) as session:
+            result = await session.execute(
+                update(Post)
+                .where(Post.id.in_(held), Post.status == "pending")
+                .values(lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return result.rowcount or 0
 
     def limiter(self, platform: str) -> RateLimiter:
         if platform not in self._limiters:
@@ -191,6 +215,8 @@ class Outbox:
         """Send with a few workers (not a task per message), then record every outcome."""
         if not jobs:
             return
+        held = {job.post_id for job in jobs}
+        self._held |= held
         pending = iter(jobs)
 
         async def worker() -> None:
@@ -199,6 +225,7 @@ class Outbox:
 
         await asyncio.gather(*(worker() for _ in range(min(self._policy.concurrency, len(jobs)))))
         await self._record(jobs)
+        self._held -= held
         await self._add_grade_reactions(job for job in jobs if job.sent)
 
     async def _claim(self, post_ids: Sequence[int]) -> list[_Job]:
@@ -317,7 +344,8 @@ class Outbox:
             return
         limiter = self.limiter(job.platform)
         for attempt in range(1, self._policy.retry_after_tries + 1):
-            await limiter.acquire(job.channel_ref or f"dm:{job.user_ref}")
+            waited = await limiter.acquire(job.channel_ref or f"dm:{job.user_ref}")
+            self._metrics.rate_limit_waited(platform=job.platform, seconds=waited)
             try:
                 if job.channel_ref is None:
                     job.sent = await port.send_dm(user_ref=job.user_ref, message=job.message)
@@ -378,6 +406,9 @@ class Outbox:
             for job in failed:
                 await self._failed(session, job, now)
         self.totals["sent"] += len(sent)
+        delivered = Counter((job.platform, post_kind(job.key)) for job in sent)
+        for (platform, kind), count in delivered.items():
+            self._metrics.post_sent(platform=platform, kind=kind, count=count)
 
     async def _failed(self, session: AsyncSession, job: _Job, now: datetime) -> None:
         post = await session.get(Post, job.post_id)
@@ -389,6 +420,7 @@ class Outbox:
         if error.permanent or post.attempts >= self._policy.max_attempts:
             post.status = "failed"
             self.totals["failed"] += 1
+            self._metrics.post_failed(platform=post.platform, kind=post_kind(post.key))
             logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)
             await self._consequences(session, post, error, now)
             return

@@ -77,3 +77,46 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware, in UTC."""
         ...
+
+
+class MetricsSink(Protocol):
+    """Where the core reports the numbers operators alert on (Prometheus in production).
+
+    The core only calls these verbs; `bot.ops.metrics.Metrics` exports them, and
+    `NO_METRICS` drops them for tests, simulations and benchmarks.
+    """
+
+    def post_sent(self, *, platform: str, kind: str, count: int = 1) -> None: ...
+
+    def post_failed(self, *, platform: str, kind: str, count: int = 1) -> None: ...
+
+    def grade_recorded(self, *, platform: str, grade: str) -> None: ...
+
+    def observe_tick_lag(self, *, seconds: float) -> None: ...
+
+    def rate_limit_waited(self, *, platform: str, seconds: float) -> None: ...
+
+    def set_active_mock_rounds(self, *, count: int) -> None: ...
+
+
+class _NoMetrics:
+    def post_sent(self, *, platform: str, kind: str, count: int = 1) -> None:
+        pass
+
+    def post_failed(self, *, platform: str, kind: str, count: int = 1) -> None:
+        pass
+
+    def grade_recorded(self, *, platform: str, grade: str) -> None:
+        pass
+
+    def observe_tick_lag(self, *, seconds: float) -> None:
+        pass
+
+    def rate_limit_waited(self, *, platform: str, seconds: float) -> None:
+        pass
+
+    def set_active_mock_rounds(self, *, count: int) -> None:
+        pass
+
+
+NO_METRICS: MetricsSink = _NoMetrics()

@@ -497,6 +497,10 @@ async def maintain(service) -> int:
                     f"{left} question{'s' if left != 1 else ''} still ungraded."
                 ),
             )
+        active = await session.scalar(
+            select(func.count()).select_from(Round).where(Round.status == "active")
+        )
+    service.metrics.set_active_mock_rounds(count=active or 0)
     return closed
 
 

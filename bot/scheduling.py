@@ -8,17 +8,24 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.dispatch import Dispatcher
+from bot.dispatch import TickReport
 
 logger = logging.getLogger(__name__)
 
 
+class Ticks(Protocol):
+    async def tick(self) -> TickReport | None: ...
+
+
 class Ticker:
-    def __init__(self, dispatcher: Dispatcher, *, tick_seconds: float) -> None:
+    """Calls `dispatcher.tick()` every `tick_seconds`; a None report is a skipped tick."""
+
+    def __init__(self, dispatcher: Ticks, *, tick_seconds: float) -> None:
         self._dispatcher = dispatcher
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler.add_job(
@@ -36,6 +43,8 @@ class Ticker:
             report = await self._dispatcher.tick()
         except Exception:  # a bad tick must not stop the next one; say what happened
             logger.exception("dispatch tick failed; the next tick will try again")
+            return
+        if report is None:
             return
         if report.posts_inserted or report.skipped_late:
             logger.info(

@@ -34,7 +34,7 @@ from bot.events import (
 from bot.grading import GradeOutcome, record_grade, remove_grade
 from bot.messages import AnswerReveal, Message, Text
 from bot.outbox import Outbox
-from bot.ports import ChatPort, Clock
+from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink
 from bot.progress import HANDLERS as PROGRESS_HANDLERS
 from bot.ratelimit import RateLimiter
 from bot.rounds import HANDLERS as ROUND_HANDLERS
@@ -90,8 +90,10 @@ class DrillService:
         bank: Bank,
         settings: Settings,
         catalog: CommandCatalog = CORE_COMMANDS,
+        metrics: MetricsSink = NO_METRICS,
     ) -> None:
         self.sessions = sessions
+        self.metrics = metrics
         self.ports = ports
         self.clock = clock
         self.bank = bank
@@ -104,6 +106,7 @@ class DrillService:
             ports=ports,
             clock=clock,
             postgres=self.postgres,
+            metrics=metrics,
             limiters={
                 name: RateLimiter(limits) for name, limits in settings.rate_limits.limits().items()
             },
@@ -427,7 +430,7 @@ class DrillService:
         self, session: AsyncSession, who: Who, post: Post, grade: Grade, *, source: str
     ) -> GradeOutcome:
         member = await session.get(Member, who.member_id)
-        return await record_grade(
+        outcome = await record_grade(
             session,
             srs=self.srs,
             member=member,
@@ -436,6 +439,9 @@ class DrillService:
             now=self.clock.now(),
             source=source,
         )
+        if outcome.action in ("added", "changed"):
+            self.metrics.grade_recorded(platform=member.platform, grade=grade.value)
+        return outcome
 
     async def _post_for(
         self, session: AsyncSession, event: ReactionAdded | ReactionRemoved | ButtonPressed

@@ -24,6 +24,7 @@ from bot.events import (
     ReactionAdded,
     ReactionRemoved,
 )
+from bot.ports import NO_METRICS, MetricsSink
 from bot.storage.database import transaction
 
 SMALL_BANK = Path(__file__).with_name("fixtures") / "bank" / "small.yaml"
@@ -46,6 +47,7 @@ class Harness:
         now: datetime,
         bank: Bank | None = None,
         config: dict | None = None,
+        metrics: MetricsSink = NO_METRICS,
     ) -> Harness:
         settings = load_settings(env={}, database_url=database_url)
         if config:
@@ -55,7 +57,11 @@ class Harness:
         port = FakeChatPort(platform=PLATFORM)
         clock = FakeClock(now)
         app = await build(
-            settings, ports={PLATFORM: port}, clock=clock, bank=bank or load_files([SMALL_BANK])
+            settings,
+            ports={PLATFORM: port},
+            clock=clock,
+            bank=bank or load_files([SMALL_BANK]),
+            metrics=metrics,
         )
         return cls(app=app, port=port, clock=clock, _ids=itertools.count(1))
 

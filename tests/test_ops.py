@@ -560,10 +560,9 @@ CHILD = textwrap.dedent(
 
     from adapters.fake import FakeChatPort
     from bank.loader import load_files
-    from bot.bootstrap import build
     from bot.clock import FakeClock
     from bot.config import load_settings
-    from bot.ops.shutdown import GracefulShutdown
+    from bot.ops.serving import ServeOptions, serving
     from tests.harness import PLATFORM, SMALL_BANK
 
     url, now, sent_log = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
@@ -585,23 +584,16 @@ CHILD = textwrap.dedent(
 
 
     async def main():
-        shutdown = GracefulShutdown()
-        shutdown.install()
         settings = load_settings(env={}, database_url=url)
-        app = await build(
+        async with serving(
             settings,
             ports={PLATFORM: SlowPlatform(platform=PLATFORM)},
-            clock=FakeClock(now),
+            options=ServeOptions(grace_seconds=120),
             bank=load_files([SMALL_BANK]),
-        )
-        try:
-            shutdown.track(app.dispatcher.tick(), name="dispatch tick")
-            await shutdown.wait()  # no further tick is started after the signal
-            finished = await shutdown.drain(grace=120)
-            print("drained" if finished else "cut off", flush=True)
-        finally:
-            await app.close()
-            shutdown.uninstall()
+            clock=FakeClock(now),
+        ) as running:  # what `drillbot run` does: the first tick starts at once
+            await running.stopping.wait()  # SIGTERM; no further tick starts after it
+        print("drained" if running.drained else "cut off", flush=True)
 
 
     asyncio.run(main())
@@ -666,3 +658,65 @@ async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
     assert sorted(everything) == sorted(post.id for post in cards)  # nothing lost
     assert {post.status for post in posts} == {"sent"}
     assert len({post.key.split(":")[1] for post in cards}) == 12  # every member's drill
+
+
+# ---- what the core reports to /metrics ----------------------------------------------
+
+
+def sample(metrics: Metrics, name: str, **labels: str) -> float:
+    return metrics.registry.get_sample_value(f"drillbot_{name}", labels) or 0.0
+
+
+async def test_the_core_counts_posts_grades_rounds_lag_and_rate_limit_waits(
+    database_url: str,
+) -> None:
+    from bot.domain.grades import Grade
+    from bot.ports import PlatformError
+
+    metrics = Metrics()
+    now = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    harness = await Harness.start(database_url=database_url, now=now, metrics=metrics)
+    try:
+        await harness.command("drill", count=2)
+        assert sample(metrics, "posts_sent_total", platform="fake", kind="drill") == 2
+
+        card = harness.port.cards()[0]
+        ref = harness.port.delivery_of_card(card.post_id).message_ref
+        await harness.react(ref, Grade.STRONG)
+        await harness.react(ref, Grade.STRONG)  # the same grade again changes nothing
+        await harness.react(ref, Grade.NO)  # a changed grade is a new one
+        assert sample(metrics, "grades_recorded_total", platform="fake", grade="strong") == 1
+        assert sample(metrics, "grades_recorded_total", platform="fake", grade="no") == 1
+
+        await harness.command("mock")
+        await harness.tick()
+        assert sample(metrics, "active_mock_rounds") == 1
+        await harness.command("mock abandon")
+        await harness.tick()
+        assert sample(metrics, "active_mock_rounds") == 0
+
+        # A drill due at 08:30, claimed by a tick at 08:40: ten minutes late.
+        await harness.command("drillbot subscribe", time="08:30", timezone="UTC", days="daily")
+        calls: list[str] = []
+
+        def throttle_the_first_send(action: str, target: str) -> PlatformError | None:
+            calls.append(action)
+            return PlatformError("slow down", retry_after=0.05) if len(calls) == 1 else None
+
+        harness.port.fail_with = throttle_the_first_send
+        harness.clock.set(datetime(2026, 11, 23, 8, 40, tzinfo=UTC))
+        await harness.tick()
+        assert sample(metrics, "tick_lag_seconds") == 600
+        assert sample(metrics, "rate_limit_wait_seconds_total", platform="fake") >= 0.05
+        drill = await harness.rows(Post, Post.kind == "dm", Post.status == "sent")
+        assert drill and sample(metrics, "posts_sent_total", platform="fake", kind="dm") == len(
+            drill
+        )
+
+        harness.port.fail_with = lambda action, target: (
+            None if action == "reply" else PlatformError("gone", permanent=True)
+        )
+        await harness.command("drill", count=1, user="zoe")
+        assert sample(metrics, "posts_failed_total", platform="fake", kind="drill") == 1
+    finally:
+        await harness.close()

@@ -19,8 +19,6 @@ import asyncio
 import logging
 import os
 import re
-import signal
-import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -32,11 +30,8 @@ from discord.http import Route
 
 from adapters.discord.app import DiscordBot, DiscordSetupError
 from bank.loader import Bank
-from bot.bootstrap import build, check_sqlite_location
 from bot.config import Settings
-from bot.dispatch import Dispatcher, TickReport
-from bot.scheduling import Ticker
-from bot.storage.database import InstanceLock
+from bot.ops.serving import ServeOptions, serving
 
 logger = logging.getLogger(__name__)
 
@@ -83,62 +78,6 @@ def pin_gateway(client: discord.Client, gateway_url: str) -> None:
     http.get_bot_gateway = get_bot_gateway  # type: ignore[method-assign]
 
 
-class _TickGuard:
-    """The dispatcher as the ticker sees it, remembering a tick in progress so shutdown
-    can let it finish before the database closes under it."""
-
-    def __init__(self, dispatcher: Dispatcher, *, grace: float = 30.0) -> None:
-        self._dispatcher = dispatcher
-        self._grace = grace
-        self._running: asyncio.Task | None = None
-
-    async def tick(self) -> TickReport:
-        self._running = asyncio.current_task()
-        try:
-            return await self._dispatcher.tick()
-        finally:
-            self._running = None
-
-    async def settle(self) -> None:
-        running = self._running
-        if running is None or running.done():
-            return
-        _, late = await asyncio.wait({running}, timeout=self._grace)
-        if late:
-            logger.warning("a dispatch tick was still running at shutdown; it resumes next start")
-
-
-@contextmanager
-def _close_on_sigterm(bot: DiscordBot) -> Iterator[None]:
-    """A container stop (SIGTERM) lets the events being handled finish, then closes the
-    gateway; shutdown then runs its course (an interrupted send resumes on next start)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    closing: set[asyncio.Task] = set()
-
-    async def stop() -> None:
-        await bot.drain(grace=10.0)
-        await bot.client.close()
-
-    def on_sigterm() -> None:
-        logger.info("SIGTERM: finishing what is in hand, then closing the Discord connection")
-        task = loop.create_task(stop())
-        closing.add(task)
-        task.add_done_callback(closing.discard)
-
-    try:
-        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
-    except (NotImplementedError, RuntimeError):  # pragma: no cover - not on this platform
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-
-
 def read_token(env: Mapping[str, str]) -> str:
     token = (env.get(TOKEN_ENV) or "").strip()
     if not token:
@@ -153,48 +92,54 @@ async def serve_discord(
     settings: Settings,
     env: Mapping[str, str] | None = None,
     bank: Bank | None = None,
+    options: ServeOptions | None = None,
     client_options: Mapping[str, Any] | None = None,
     started: Callable[[DiscordBot], None] | None = None,
 ) -> None:
-    """Serve Discord until the client closes (or the task is cancelled).
+    """Serve Discord until the client closes, SIGTERM or Ctrl-C.
 
     `started` is called with the bot once it has logged in and synced its commands,
     before the gateway connects: tests use it to close the bot again.
     """
     env = os.environ if env is None else env
     token = read_token(env)
-    check_sqlite_location(settings.database_url)
-    lock = InstanceLock(settings.database_url)
-    lock.acquire()
-    try:
-        gateway_url = env.get(GATEWAY_URL_ENV) or None
-        with discord_endpoints(api_url=env.get(API_URL_ENV) or None, gateway_url=gateway_url):
-            bot = DiscordBot(settings=settings, client_options=client_options)
-            if gateway_url:
-                pin_gateway(bot.client, gateway_url)
-            app = await build(settings, ports={bot.port.platform: bot.port}, bank=bank)
-            bot.attach(app.service)
-            ticks = _TickGuard(app.dispatcher)
-            ticker = Ticker(ticks, tick_seconds=settings.schedule.tick_seconds)  # type: ignore[arg-type]
-            try:
-                async with bot.client:
-                    try:
-                        await bot.client.login(token)
-                    except discord.LoginFailure:
-                        raise DiscordSetupError(
-                            f"Discord refused the token in {TOKEN_ENV}; copy it again from the "
-                            "developer portal (Bot, Reset Token)"
-                        ) from None
-                    if started is not None:
-                        started(bot)
-                    await app.service.outbox.resume_pending()
-                    ticker.start()
-                    with _close_on_sigterm(bot):
-                        await bot.client.connect(reconnect=True)
-                    await bot.drain()
-            finally:
-                ticker.shutdown()
-                await ticks.settle()
-                await app.close()
-    finally:
-        lock.release()
+    gateway_url = env.get(GATEWAY_URL_ENV) or None
+    with discord_endpoints(api_url=env.get(API_URL_ENV) or None, gateway_url=gateway_url):
+        bot = DiscordBot(settings=settings, client_options=client_options)
+        if gateway_url:
+            pin_gateway(bot.client, gateway_url)
+        async with serving(
+            settings, ports={bot.port.platform: bot.port}, options=options, bank=bank
+        ) as running:
+            bot.attach(running.app.service)
+            running.connected["discord"] = lambda: (
+                bot.client.is_ready() and not (bot.client.is_closed())
+            )
+            async with bot.client:
+                try:
+                    await bot.client.login(token)
+                except discord.LoginFailure:
+                    raise DiscordSetupError(
+                        f"Discord refused the token in {TOKEN_ENV}; copy it again from the "
+                        "developer portal (Bot, Reset Token)"
+                    ) from None
+                if started is not None:
+                    started(bot)
+                closer = asyncio.ensure_future(_close_when_stopping(bot, running.stopping))
+                try:
+                    await bot.client.connect(reconnect=True)
+                finally:
+                    if running.stopping.is_set():
+                        await closer  # it is closing the client: let it finish
+                    else:
+                        closer.cancel()
+                await bot.drain()
+
+
+async def _close_when_stopping(bot: DiscordBot, stopping: asyncio.Event) -> None:
+    """A stop (SIGTERM, Ctrl-C) lets the events being handled finish, then closes the
+    gateway; the tick then drains as `serving` exits (a cut-off send resumes next start)."""
+    await stopping.wait()
+    logger.info("stopping: finishing what is in hand, then closing the Discord connection")
+    await bot.drain(grace=10.0)
+    await bot.client.close()

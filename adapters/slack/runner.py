@@ -18,9 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -30,11 +28,9 @@ from slack_sdk.errors import SlackApiError
 from adapters.slack.app import SlackBot
 from adapters.slack.port import RESPONSE_URL_HOSTS, SlackPort, make_client
 from bank.loader import Bank
-from bot.bootstrap import build, check_sqlite_location
 from bot.config import Settings
 from bot.domain.grades import Grade
-from bot.scheduling import Ticker
-from bot.storage.database import InstanceLock
+from bot.ops.serving import ServeOptions, Serving, serving
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +90,7 @@ async def serve_slack(
     env: Mapping[str, str] | None = None,
     bank: Bank | None = None,
     host: str = "0.0.0.0",
+    options: ServeOptions | None = None,
     stop: asyncio.Event | None = None,
     started: Callable[[SlackBot], None] | None = None,
 ) -> None:
@@ -108,51 +105,50 @@ async def serve_slack(
         raise SlackSetupError(f"unknown Slack mode {mode!r}; use socket or http")
     credentials = read_credentials(env, mode=mode)
     api_url = (env.get(API_URL_ENV) or "").strip() or None
-    check_sqlite_location(settings.database_url)
-    lock = InstanceLock(settings.database_url)
-    lock.acquire()
-    try:
-        client = make_client(token=credentials.bot_token, base_url=api_url)
-        identity = await _identify(client)
-        hosts = set(RESPONSE_URL_HOSTS)
-        if api_url:
-            hosts.add(urlsplit(api_url).hostname or "")
-        slack_port = SlackPort(
-            client=client, grade_emoji=grade_emoji(settings), response_url_hosts=hosts
-        )
-        app = await build(settings, ports={slack_port.platform: slack_port}, bank=bank)
+    client = make_client(token=credentials.bot_token, base_url=api_url)
+    identity = await _identify(client)
+    hosts = set(RESPONSE_URL_HOSTS)
+    if api_url:
+        hosts.add(urlsplit(api_url).hostname or "")
+    slack_port = SlackPort(
+        client=client, grade_emoji=grade_emoji(settings), response_url_hosts=hosts
+    )
+    async with serving(
+        settings, ports={slack_port.platform: slack_port}, options=options, bank=bank
+    ) as running:
         bot = SlackBot(
             settings=settings,
-            service=app.service,
+            service=running.app.service,
             port=slack_port,
             signing_secret=credentials.signing_secret,
             bot_user_id=identity.get("user_id"),
         )
-        ticker = Ticker(app.dispatcher, tick_seconds=settings.schedule.tick_seconds)
-        stop = stop or asyncio.Event()
+
+        async def until_stopped() -> None:
+            """SIGTERM / Ctrl-C, or the caller's own `stop`."""
+            await running.until_stopped(stop.wait() if stop else running.stopping.wait())
+
         try:
-            with _stop_on_sigterm(stop):
-                await app.service.outbox.resume_pending()
-                ticker.start()
-                if mode == "http":
-                    await _serve_http(
-                        bot,
-                        host=host,
-                        port=port or settings.slack.http_port,
-                        path=settings.slack.http_path,
-                        stop=stop,
-                        started=started,
-                    )
-                else:
-                    await _serve_socket(
-                        bot, app_token=credentials.app_token or "", stop=stop, started=started
-                    )
+            if mode == "http":
+                await _serve_http(
+                    bot,
+                    host=host,
+                    port=port or settings.slack.http_port,
+                    path=settings.slack.http_path,
+                    running=running,
+                    until_stopped=until_stopped,
+                    started=started,
+                )
+            else:
+                await _serve_socket(
+                    bot,
+                    app_token=credentials.app_token or "",
+                    running=running,
+                    until_stopped=until_stopped,
+                    started=started,
+                )
         finally:
-            ticker.shutdown()
             await bot.drain()
-            await app.close()
-    finally:
-        lock.release()
 
 
 async def _identify(client) -> dict:
@@ -182,7 +178,8 @@ async def _serve_http(
     host: str,
     port: int,
     path: str,
-    stop: asyncio.Event,
+    running: Serving,
+    until_stopped: Callable[[], Awaitable[None]],
     started: Callable[[SlackBot], None] | None,
 ) -> None:
     runner = web.AppRunner(bot.web_app(path=path), access_log=None)
@@ -194,10 +191,12 @@ async def _serve_http(
         except OSError as error:
             raise SlackSetupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         logger.info("Slack HTTP mode: listening on %s:%d%s", host, port, path)
+        running.connected["slack"] = lambda: True
         if started is not None:
             started(bot)
-        await stop.wait()
+        await until_stopped()
     finally:
+        running.connected["slack"] = lambda: False
         await runner.cleanup()
 
 
@@ -205,7 +204,8 @@ async def _serve_socket(
     bot: SlackBot,
     *,
     app_token: str,
-    stop: asyncio.Event,
+    running: Serving,
+    until_stopped: Callable[[], Awaitable[None]],
     started: Callable[[SlackBot], None] | None,
 ) -> None:
     handler = bot.socket_mode(app_token=app_token)
@@ -219,23 +219,10 @@ async def _serve_socket(
                 "connections:write, and Socket Mode must be on for the app"
             ) from None
         logger.info("Slack Socket Mode: connected")
+        running.connected["slack"] = lambda: not handler.client.closed
         if started is not None:
             started(bot)
-        await stop.wait()
+        await until_stopped()
     finally:
+        running.connected["slack"] = lambda: False
         await handler.close_async()
-
-
-@contextmanager
-def _stop_on_sigterm(stop: asyncio.Event) -> Iterator[None]:
-    """A container's SIGTERM ends serving like Ctrl-C does: drain, close, exit 0."""
-    loop = asyncio.get_running_loop()
-    try:
-        loop.add_signal_handler(signal.SIGTERM, stop.set)
-    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
-        yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)

@@ -55,7 +55,11 @@ class GracefulShutdown:
         """Install the handlers on the running loop (asyncio's, so they run in-loop)."""
         self._loop = asyncio.get_running_loop()
         for sig in self._signals:
-            self._loop.add_signal_handler(sig, self._on_signal, sig)
+            try:
+                self._loop.add_signal_handler(sig, self._on_signal, sig)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread
+                logger.debug("cannot handle %s here; the caller stops drillbot instead", sig)
+                continue
             self._installed.append(sig)
 
     def uninstall(self) -> None:
