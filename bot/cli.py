@@ -333,23 +333,27 @@ def bank_stats(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from bank.schema import LEVELS, TRACKS
 
-    table = Table(title=f"{len(questions)} questions")
-    table.add_column("track")
-    levels = [level for level in LEVELS if by_level[level]]
-    for level in levels:
-        table.add_column(level, justify="right")
-    table.add_column("total", justify="right", style="bold")
+    # Levels down, tracks across: four track columns fit an 80-column terminal.
+    tracks = [track for track in TRACKS if by_track[track]]
+    table = Table(title=f"{len(questions)} questions", box=box.SIMPLE_HEAD, show_edge=False)
+    table.add_column("level", no_wrap=True)
+    for track in tracks:
+        table.add_column(track, justify="right", no_wrap=True)
+    table.add_column("total", justify="right", style="bold", no_wrap=True, min_width=5)
     cells = Counter((q.track, q.level) for q in questions)
-    for track in TRACKS:
-        if by_track[track]:
+    for level in LEVELS:
+        if by_level[level]:
             table.add_row(
-                track, *(str(cells[(track, level)] or "") for level in levels), str(by_track[track])
+                level, *(str(cells[(track, level)] or "") for track in tracks), str(by_level[level])
             )
+    table.add_section()
+    table.add_row("total", *(str(by_track[track]) for track in tracks), str(len(questions)))
     Console().print(table)
 
 

@@ -76,9 +76,10 @@ class Harness:
         return await self.app.dispatcher.tick()
 
     async def run_until(self, until: datetime, *, step: timedelta = timedelta(minutes=1)) -> None:
-        """Tick every `step` of fake time up to `until`, as the real ticker would."""
+        """Tick every `step` of fake time up to `until` (the last tick exactly at `until`),
+        as the real ticker would."""
         while self.clock.now() < until:
-            self.clock.advance(step)
+            self.clock.advance(min(step, until - self.clock.now()))
             await self.tick()
 
     async def jump_through(self, until: datetime) -> None:

@@ -41,7 +41,9 @@ async def test_the_daily_drill_arrives_at_local_time_once(harness: Harness) -> N
     await harness.command(
         "drillbot subscribe", time="08:30", timezone="Europe/Berlin", days="daily"
     )
-    await harness.run_until(utc(2026, 11, 24, 7, 29))  # Tuesday 08:29 Berlin: nothing yet
+    await harness.run_until(
+        utc(2026, 11, 24, 7, 29), step=timedelta(minutes=30)
+    )  # Tuesday 08:29 Berlin: nothing yet
     assert harness.port.cards() == []
     await harness.run_until(utc(2026, 11, 24, 7, 35))
     cards = harness.port.cards()
@@ -49,7 +51,7 @@ async def test_the_daily_drill_arrives_at_local_time_once(harness: Harness) -> N
     assert levels == ["quickfire", "quickfire", "screening"]  # the small bank has 2 quick-fire
     assert [p.key for p in await posts(harness)] == [f"dm:1:2026-11-24:{n}" for n in (1, 2, 3)]
     assert all(p.sent_at and p.sent_at <= utc(2026, 11, 24, 7, 31) for p in await posts(harness))
-    await harness.run_until(utc(2026, 11, 24, 12, 0))
+    await harness.run_until(utc(2026, 11, 24, 12, 0), step=timedelta(minutes=30))
     assert len(harness.port.cards()) == 3  # still once
     assert "Daily drill 1/3" in cards[0].heading
 
@@ -58,10 +60,10 @@ async def test_grading_a_daily_card_feeds_fsrs_and_the_next_day(harness: Harness
     await harness.command(
         "drillbot subscribe", time="08:00", timezone="UTC", days="daily", quickfire=1, screening=0
     )
-    await harness.run_until(utc(2026, 11, 24, 8, 1))
+    await harness.run_until(utc(2026, 11, 24, 8, 1), step=timedelta(minutes=30))
     (card,) = harness.port.cards()
     await harness.react(harness.port.delivery_of_card(card.post_id).message_ref, Grade.NO)
-    await harness.run_until(utc(2026, 11, 25, 8, 1))
+    await harness.run_until(utc(2026, 11, 25, 8, 1), step=timedelta(minutes=30))
     second = harness.port.cards()[-1]
     assert second.question_id == card.question_id  # a No Hire is due the next day
     assert "review" in second.heading
@@ -73,7 +75,7 @@ async def test_spring_forward_in_berlin_runs_at_three(database_url: str) -> None
         await harness.command(
             "drillbot subscribe", time="02:30", timezone="Europe/Berlin", days="daily"
         )
-        await harness.run_until(utc(2026, 3, 29, 0, 59))
+        await harness.run_until(utc(2026, 3, 29, 0, 59), step=timedelta(minutes=30))
         assert harness.port.cards() == []
         await harness.run_until(utc(2026, 3, 29, 1, 2))
         assert len(harness.port.cards()) == 3
@@ -159,7 +161,7 @@ async def test_a_settings_change_between_runs_moves_the_next_run(harness: Harnes
     await harness.command(
         "drillbot subscribe", time="08:00", timezone="UTC", days="daily", quickfire=1, screening=0
     )
-    await harness.run_until(utc(2026, 11, 24, 8, 5))
+    await harness.run_until(utc(2026, 11, 24, 8, 5), step=timedelta(minutes=30))
     await harness.command("drillbot subscribe", time="10:00")  # same day, later: not twice
     await harness.run_until(utc(2026, 11, 24, 12, 0), step=timedelta(minutes=10))
     assert len(await posts(harness)) == 1
@@ -237,7 +239,7 @@ async def test_channel_daily_question_is_admin_only_and_posts_once(harness: Harn
     )
     assert "09:00 Europe/Berlin on weekdays (levels: scenario)" in harness.last_text()
 
-    await harness.run_until(utc(2026, 11, 24, 8, 5))
+    await harness.run_until(utc(2026, 11, 24, 8, 5), step=timedelta(minutes=30))
     (post,) = await posts(harness, "channel")
     assert post.key == "channel:1:2026-11-24" and post.channel_ref == "C-study"
     assert post.question_id == "t-reservoir"

@@ -24,8 +24,7 @@ import inspect
 import logging
 import uuid
 import zoneinfo
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any, Literal, Optional
 
 import discord
@@ -34,6 +33,7 @@ from discord import app_commands
 from adapters.discord.port import DiscordPort
 from adapters.discord.render import CardButton, clip, render
 from adapters.discord.translate import button_event, command_event, reaction_event
+from adapters.keyed_locks import KeyedLocks
 from bot.commands import (
     CORE_COMMANDS,
     ChoiceType,
@@ -368,27 +368,6 @@ def make_client(settings: DiscordSettings, *, bot: DiscordBot, **options: Any) -
     )
 
 
-class _KeyedLocks:
-    """One lock per key while in use, so one member's reactions on one card run in order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 class DiscordBot:
     """The client, its command tree and the port, wired to the core once it is built."""
 
@@ -408,7 +387,7 @@ class DiscordBot:
         self.renames = command_renames(catalog)
         self.port = DiscordPort(client=self.client, renames=self.renames)
         self.service: DrillService | None = None
-        self._locks = _KeyedLocks()
+        self._locks = KeyedLocks()
         self._in_flight: set[asyncio.Task] = set()
 
     def attach(self, service: DrillService) -> None:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ import aiohttp
 import discord
 
 from adapters.discord.render import render
+from adapters.dm_channels import DmChannels
 from bot.domain.grades import Grade
 from bot.events import Conversation
 from bot.messages import Image, Message, QuestionCard
@@ -134,9 +134,7 @@ class DiscordPort:
     ) -> None:
         self._client = client
         self._renames = dict(renames or {})
-        self._dm_channels: OrderedDict[str, str] = OrderedDict()
-        self._dm_cache_size = dm_cache_size
-        self._dm_opening: dict[str, asyncio.Future[str]] = {}
+        self._dm_channels = DmChannels(open_dm=self._open_dm, size=dm_cache_size)
         self._interactions: dict[str, _OpenInteraction] = {}
 
     # ---- interactions the app is answering --------------------------------------------
@@ -191,25 +189,12 @@ class DiscordPort:
         return await self.post(channel_ref=channel_ref, message=message)
 
     async def dm_channel(self, *, user_ref: str) -> str:
-        """The member's DM channel id, created once and then cached (one call per member)."""
-        cached = self._dm_channels.get(user_ref)
-        if cached is not None:
-            self._dm_channels.move_to_end(user_ref)
-            return cached
-        # The outbox sends a member's cards concurrently: open the channel once for all.
-        opening = self._dm_opening.get(user_ref)
-        if opening is None:
-            opening = asyncio.ensure_future(self._open_dm(user_ref))
-            self._dm_opening[user_ref] = opening
-            opening.add_done_callback(lambda _: self._dm_opening.pop(user_ref, None))
-        return await asyncio.shield(opening)
+        """The member's DM channel id, opened once and then cached (one call per member)."""
+        return await self._dm_channels.get(user_ref)
 
     async def _open_dm(self, user_ref: str) -> str:
         with _as_platform_errors(f"open a DM with {user_ref}"):
             channel = await self._client.create_dm(discord.Object(id=snowflake(user_ref)))
-        self._dm_channels[user_ref] = str(channel.id)
-        if len(self._dm_channels) > self._dm_cache_size:
-            self._dm_channels.popitem(last=False)
         return str(channel.id)
 
     async def reply(

@@ -19,8 +19,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +34,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.keyed_locks import KeyedLocks
 from adapters.slack.port import SlackPort
 from adapters.slack.render import CARD_ACTION, SLASH_COMMAND, render
 from adapters.slack.translate import (
@@ -164,30 +164,6 @@ def _error_code(error: Exception) -> str:
     return error.__class__.__name__
 
 
-class _KeyedLocks:
-    """One lock per key while in use, so one member's reactions on one card run in order."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str | None) -> AsyncIterator[None]:
-        if key is None:
-            yield
-            return
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 # ---- the app -----------------------------------------------------------------------------
 
 
@@ -215,7 +191,7 @@ class SlackBot:
         self._signing_secret = signing_secret or ""
         self._verification = QuietRequestVerification(self._signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks = _KeyedLocks()
+        self._locks = KeyedLocks()
         self._hinted: OrderedDict[str, None] = OrderedDict()
         self.app = AsyncApp(
             name="drillbot",

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -36,6 +35,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.dm_channels import DmChannels
 from adapters.slack.render import render
 from bot.commands import CORE_COMMANDS, CommandCatalog
 from bot.domain.grades import Grade
@@ -175,9 +175,7 @@ class SlackPort:
         self._grade_emoji = dict(grade_emoji)
         self._catalog = catalog
         self._response_url_hosts = frozenset(response_url_hosts)
-        self._dm_channels: OrderedDict[str, str] = OrderedDict()
-        self._dm_cache_size = dm_cache_size
-        self._dm_opening: dict[str, asyncio.Future[str]] = {}
+        self._dm_channels = DmChannels(open_dm=self._open_dm, size=dm_cache_size)
 
     # ---- the ChatPort ----------------------------------------------------------------
 
@@ -209,27 +207,13 @@ class SlackPort:
             raise _dm_closed(error) from error
 
     async def dm_channel(self, *, user_ref: str) -> str:
-        """The member's DM channel with the bot, opened once and then cached."""
-        cached = self._dm_channels.get(user_ref)
-        if cached is not None:
-            self._dm_channels.move_to_end(user_ref)
-            return cached
-        # The outbox sends a member's cards concurrently: open the DM once for all of them.
-        opening = self._dm_opening.get(user_ref)
-        if opening is None:
-            opening = asyncio.ensure_future(self._open_dm(user_ref))
-            self._dm_opening[user_ref] = opening
-            opening.add_done_callback(lambda _: self._dm_opening.pop(user_ref, None))
-        return await asyncio.shield(opening)
+        """The member's DM channel id, opened once and then cached (one call per member)."""
+        return await self._dm_channels.get(user_ref)
 
     async def _open_dm(self, user_ref: str) -> str:
         with _as_platform_errors(f"open a DM with {user_ref}"):
             response = await self.client.conversations_open(users=user_ref)
-        channel_ref = str(response["channel"]["id"])
-        self._dm_channels[user_ref] = channel_ref
-        if len(self._dm_channels) > self._dm_cache_size:
-            self._dm_channels.popitem(last=False)
-        return channel_ref
+        return str(response["channel"]["id"])
 
     async def reply(
         self,
