@@ -154,9 +154,7 @@ def seed_runs() -> set[tuple[str, ...]]:
 
 # Runs found and waiting for a rewrite of the bundled text. strict: once the text is
 # rewritten the case passes, the xfail turns into a failure, and this entry must go.
-PENDING_REWRITE = {
-    "design-traps.yaml": "sd-t19 answer repeats 'f i p i where f i is the fraction of tokens'",
-}
+PENDING_REWRITE: dict[str, str] = {}
 
 
 @pytest.mark.parametrize(
