@@ -30,8 +30,8 @@ async def get_when_ready(url: str, *, within: float = 60) -> tuple[int, str]:
 async def test_run_serves_health_readiness_and_live_metrics_on_its_http_port(
     tmp_path: Path,
 ) -> None:
-    port = free_port()
-    process = await start_drillbot("run", "--http-port", str(port), cwd=tmp_path)
+    port = free_port()  # from the environment, as the image and the manifests set it
+    process = await start_drillbot("run", cwd=tmp_path, env={"DRILLBOT_HTTP_PORT": str(port)})
     try:
         assert process.stdin is not None
         process.stdin.write(b"/drill 2\n")
