@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
@@ -396,12 +396,13 @@ class Outbox:
                     if job.channel_ref is None and job.member_id is not None
                 }
                 if new_dm_channels:
-                    await session.execute(
-                        update(Member.__table__)
-                        .where(Member.__table__.c.id == bindparam("member"))
-                        .values(dm_channel_ref=bindparam("channel"))
-                        .execution_options(synchronize_session=False),
-                        [{"member": m, "channel": c} for m, c in new_dm_channels.items()],
+                    await update_by_key(
+                        session,
+                        Member.__table__,
+                        [
+                            {"dm_channel_ref": channel, "id": member}
+                            for member, channel in new_dm_channels.items()
+                        ],
                     )
             for job in failed:
                 await self._failed(session, job, now)
