@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -19,9 +17,9 @@ import pytest
 
 from bank.loader import bundled_files, read_file
 from bank.schema import TRACKS
+from tests.cli import run_drillbot
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-DRILLBOT = Path(sys.executable).with_name("drillbot")
 RUN = 12  # words in a row that count as copied text
 
 EXPECTED_LABELS = {
@@ -120,15 +118,7 @@ def test_every_bundled_file_validates(path: Path) -> None:
 
 
 def test_stats_report_the_whole_bank(tmp_path: Path) -> None:
-    command = [str(DRILLBOT)] if DRILLBOT.exists() else [sys.executable, "-m", "bot.cli"]
-    result = subprocess.run(
-        [*command, "bank", "stats", "--json"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_drillbot("bank", "stats", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
     assert stats["total"] >= 270

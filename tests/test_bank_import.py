@@ -9,9 +9,6 @@ the questions found, the blocks reported with their line numbers, and a file tha
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,10 +17,10 @@ from bank.importers import detect_format, import_file, import_text, render
 from bank.importers.build import ANSWER_PLACEHOLDER, RUBRIC_PLACEHOLDERS
 from bank.importers.model import ImportResult
 from bank.loader import load_files, read_file
+from tests.cli import run_drillbot as drillbot
 
 FIXTURES = Path(__file__).with_name("fixtures") / "import"
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
-DRILLBOT = Path(sys.executable).with_name("drillbot")
 
 
 def imported(name: str, **options) -> ImportResult:
@@ -50,19 +47,6 @@ def written(result: ImportResult, tmp_path: Path) -> Path:
     path = tmp_path / f"{Path(result.source_name).stem}.yaml"
     path.write_text(render(result), encoding="utf-8")
     return path
-
-
-def drillbot(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    command = [str(DRILLBOT)] if DRILLBOT.exists() else [sys.executable, "-m", "bot.cli"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def test_numbered_questions_with_model_answers_scoring_and_section_levels() -> None:

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import re
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bank.loader import load_bank
+from tests.cli import run_drillbot as drillbot
 
-DRILLBOT = Path(sys.executable).with_name("drillbot")
 SMALL_BANK = Path(__file__).with_name("fixtures") / "bank" / "small.yaml"
-
-
-def drillbot(*args: str, cwd: Path, stdin: str = "", env: dict | None = None):
-    command = [str(DRILLBOT)] if DRILLBOT.exists() else [sys.executable, "-m", "bot.cli"]
-    return subprocess.run(
-        [*command, *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
 
 
 def query(db: Path, sql: str) -> list[tuple]:
