@@ -124,7 +124,7 @@ async def serving(
             ticker.start()
             yield running
         finally:
-            shutdown.request_stop(reason="serving ended")
+            shutdown.request_stop(reason="serving ended", announce=False)
             running.drained = await shutdown.drain(grace=options.grace_seconds)
             if not running.drained:
                 logger.warning("stopped before all in-flight work finished; it resumes next start")

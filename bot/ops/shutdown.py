@@ -50,6 +50,7 @@ class GracefulShutdown:
         self._installed: list[signal.Signals] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._announced = False  # the stop was news (a signal), so its progress is too
 
     def install(self) -> None:
         """Install the handlers on the running loop (asyncio's, so they run in-loop)."""
@@ -68,9 +69,15 @@ class GracefulShutdown:
                 self._loop.remove_signal_handler(sig)
         self._installed.clear()
 
-    def request_stop(self, *, reason: str) -> None:
+    def request_stop(self, *, reason: str, announce: bool = True) -> None:
+        """Stop claiming new work; `announce` logs it (a signal is news, a normal end not)."""
         if not self.stopping.is_set():
-            logger.info("stopping (%s): claiming no new work, finishing what is in flight", reason)
+            self._announced = announce
+            logger.log(
+                logging.INFO if announce else logging.DEBUG,
+                "stopping (%s): claiming no new work, finishing what is in flight",
+                reason,
+            )
         self.stopping.set()
 
     def _on_signal(self, sig: signal.Signals) -> None:
@@ -116,7 +123,12 @@ class GracefulShutdown:
         tasks = {task for task in self._tasks if task is not current and not task.done()}
         if not tasks:
             return True
-        logger.info("waiting up to %gs for %d in-flight job(s)", grace, len(tasks))
+        logger.log(
+            logging.INFO if self._announced else logging.DEBUG,
+            "waiting up to %gs for %d in-flight job(s)",
+            grace,
+            len(tasks),
+        )
         everything = asyncio.ensure_future(asyncio.wait(tasks))
         forced = asyncio.ensure_future(self.forced.wait())
         try:
