@@ -62,17 +62,28 @@ def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
     return view, chart
 
 
-def _card(post: Outgoing, question) -> QuestionCard:
-    data = question.data
+@dataclass(frozen=True, slots=True)
+class _Face:
+    """What every card of one question shows, read once per batch rather than per card."""
+
+    question_id: str
+    track: str
+    level: str
+    time_limit_s: int
+    prompt: str
+    companies: tuple[str, ...]
+
+
+def _card(post: Outgoing, face: _Face) -> QuestionCard:
     return QuestionCard(
         post_id=post.post_id,
-        question_id=question.id,
-        track=question.track,
-        level=question.level,
-        time_limit_s=question.time_limit_s,
-        prompt=data["prompt"],
+        question_id=face.question_id,
+        track=face.track,
+        level=face.level,
+        time_limit_s=face.time_limit_s,
+        prompt=face.prompt,
         heading=post.heading,
-        companies=tuple(data.get("companies") or ()),
+        companies=face.companies,
     )
 
 
@@ -309,7 +320,7 @@ class Outbox:
         ]
 
     @staticmethod
-    def _job(post: Outgoing, questions: dict) -> _Job:
+    def _job(post: Outgoing, questions: dict[str, _Face]) -> _Job:
         follow_up = None
         if post.question_id is not None:
             message: Message = _card(post, questions[post.question_id])
@@ -328,14 +339,24 @@ class Outbox:
             follow_up=follow_up,
         )
 
-    async def _questions(self, session: AsyncSession, ids: set[str | None]) -> dict:
+    async def _questions(self, session: AsyncSession, ids: set[str | None]) -> dict[str, _Face]:
         ids = {i for i in ids if i is not None}
         rows = await session.execute(
             select(
                 Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
             ).where(Question.id.in_(ids))
         )
-        return {row.id: row for row in rows}
+        return {
+            question_id: _Face(
+                question_id=question_id,
+                track=track,
+                level=level,
+                time_limit_s=time_limit_s,
+                prompt=data["prompt"],
+                companies=tuple(data.get("companies") or ()),
+            )
+            for question_id, track, level, time_limit_s, data in rows
+        }
 
     async def _send_one(self, job: _Job) -> None:
         port = self._ports.get(job.platform)

@@ -4,7 +4,8 @@ The ORM (and even Core's executemany) processes every bound value through layers
 Python. A daily run writes four outbox rows per member, so these helpers build one
 multi-row statement per chunk, convert each distinct value once with the column type's
 own bind processor (a run's timestamps are all the same instant), and hand it to the
-driver as is. Same SQL on SQLite and PostgreSQL, only the placeholder differs.
+driver as is. SQLite gets multi-row VALUES; PostgreSQL gets one array per column through
+unnest(), which psycopg parses once however many rows it carries.
 """
 
 from __future__ import annotations
@@ -62,6 +63,10 @@ async def insert_ignoring_conflicts(
     dialect = connection.dialect
     columns = list(rows[0].keys())
     processors = _processors(table, columns, dialect)
+    if dialect.name == "postgresql":
+        return await _insert_unnest(
+            connection, table, rows, columns, processors, conflict_column, returning
+        )
     mark = _placeholder(dialect)
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     found: list[tuple] = []
@@ -74,6 +79,33 @@ async def insert_ignoring_conflicts(
         )
         params = tuple(value for row in _rows(part, columns, processors) for value in row)
         result = await connection.exec_driver_sql(sql, params)
+        found.extend(tuple(row) for row in result.fetchall())
+    return found
+
+
+async def _insert_unnest(
+    connection,
+    table: Table,
+    rows: Sequence[dict],
+    columns: list[str],
+    processors: list,
+    conflict_column: str,
+    returning: Sequence[str],
+    chunk: int = 10_000,
+) -> list[tuple]:
+    """PostgreSQL: one array per column through unnest(), so a statement has as many
+    parameters as the table has columns, whatever the row count. psycopg parses a query
+    with thousands of placeholders anew on every call; this one it parses once."""
+    dialect = connection.dialect
+    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
+        f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
+    )
+    found: list[tuple] = []
+    for start in range(0, len(rows), chunk):
+        values = _rows(rows[start : start + chunk], columns, processors)
+        result = await connection.exec_driver_sql(sql, tuple(map(list, zip(*values, strict=True))))
         found.extend(tuple(row) for row in result.fetchall())
     return found
 
