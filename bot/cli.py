@@ -21,7 +21,7 @@ from bot.bootstrap import DatabaseUnavailable, build, open_database
 from bot.commands import CORE_COMMANDS, markdown_table
 from bot.config import ConfigError, Settings, load_settings
 from bot.ops.logs import configure_logging
-from bot.ops.serving import DEFAULT_GRACE_SECONDS, ServeOptions, serving
+from bot.ops.serving import DEFAULT_GRACE_SECONDS, ServeError, ServeOptions, serving
 from bot.storage.database import InstanceLocked
 
 logger = logging.getLogger("drillbot")
@@ -51,7 +51,7 @@ def _async(function: Callable[..., Coroutine[Any, Any, None]]) -> Callable[..., 
     def wrapper(*args: Any, **kwargs: Any) -> None:
         try:
             asyncio.run(function(*args, **kwargs))
-        except (DatabaseUnavailable, InstanceLocked) as error:
+        except (DatabaseUnavailable, InstanceLocked, ServeError) as error:
             _fail(str(error), EXIT_CONFIG)
         except BankError as error:
             _fail(f"the question bank has problems:\n{error}", EXIT_BANK)

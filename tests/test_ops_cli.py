@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import sqlite3
 from pathlib import Path
 
@@ -122,3 +123,14 @@ def test_db_backup_copies_the_grades_and_refuses_to_overwrite(tmp_path: Path) ->
     assert postgres.returncode == 2
     assert "pg_dump --format=custom --file=x.dump 'postgresql://app@db/drillbot'" in postgres.stderr
     assert "hunter22" not in postgres.stderr
+
+
+def test_a_taken_health_port_stops_run_with_one_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_drillbot("run", "--http-port", str(port), cwd=tmp_path, stdin="/quit\n")
+    assert result.returncode == 2
+    assert f"cannot serve /healthz, /readyz and /metrics on 0.0.0.0:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 from bank.loader import Bank
 from bot.bootstrap import App, build, check_sqlite_location
 from bot.config import Settings
@@ -34,6 +36,10 @@ T = TypeVar("T")
 
 # Bounded well under the 90 s that compose, Kubernetes and systemd give before a kill.
 DEFAULT_GRACE_SECONDS = 60.0
+
+
+class ServeError(Exception):
+    """drillbot cannot serve as asked (a port is taken); the message says what to change."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -111,13 +117,20 @@ async def serving(
         try:
             shutdown.install()
             if options.http_port is not None:
-                health = await start_health_server(
-                    drillbot=app,
-                    host=options.http_host,
-                    port=options.http_port,
-                    metrics=metrics,
-                    connected=running.connected,
-                )
+                try:
+                    health = await start_health_server(
+                        drillbot=app,
+                        host=options.http_host,
+                        port=options.http_port,
+                        metrics=metrics,
+                        connected=running.connected,
+                    )
+                except OSError as error:
+                    raise ServeError(
+                        f"cannot serve /healthz, /readyz and /metrics on "
+                        f"{options.http_host}:{options.http_port}: {error.strerror or error}; "
+                        "choose another --http-port (DRILLBOT_HTTP_PORT)"
+                    ) from None
                 running.health_port = health.addresses[0][1]
             async with shutdown.in_flight():
                 await app.service.outbox.resume_pending()
@@ -129,9 +142,15 @@ async def serving(
             if not running.drained:
                 logger.warning("stopped before all in-flight work finished; it resumes next start")
             ticker.shutdown()  # after the drain: APScheduler cancels a job still running
-            released = await app.service.outbox.release_leases()
-            if released:
-                logger.info("released %d outbox lease(s) for the next instance", released)
+            try:
+                released = await app.service.outbox.release_leases()
+            except (OperationalError, DBAPIError, OSError) as error:
+                logger.warning(
+                    "could not release outbox leases (they expire by themselves): %s", error
+                )
+            else:
+                if released:
+                    logger.info("released %d outbox lease(s) for the next instance", released)
             if health is not None:
                 await health.cleanup()
             shutdown.uninstall()
