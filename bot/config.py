@@ -75,6 +75,9 @@ class GradeSettings(Section):
     strong: tuple[str, ...] = DEFAULT_ALIASES[Grade.STRONG]
     lean: tuple[str, ...] = DEFAULT_ALIASES[Grade.LEAN]
     no: tuple[str, ...] = DEFAULT_ALIASES[Grade.NO]
+    # Which cards get the 🟢 🟡 🔴 reactions as hints: every card, only channel posts
+    # (DM cards carry grade buttons; saves three platform calls a card), or none.
+    reaction_hints: Literal["all", "channels", "none"] = "all"
 
     def aliases(self) -> dict[Grade, tuple[str, ...]]:
         return {Grade.STRONG: self.strong, Grade.LEAN: self.lean, Grade.NO: self.no}

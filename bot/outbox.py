@@ -42,6 +42,13 @@ class OutboxPolicy:
     lease: timedelta = timedelta(minutes=2)
     retry_after_tries: int = 3
     concurrency: int = 8
+    reaction_hints: str = "all"  # "all", "channels" (not on DM cards) or "none"
+
+    def hints_on(self, key: str) -> bool:
+        """Whether the post under `key` gets the grade reactions as hints."""
+        if self.reaction_hints == "none":
+            return False
+        return self.reaction_hints == "all" or post_kind(key) == "channel"
 
 
 def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
@@ -538,6 +545,8 @@ class Outbox:
                 except PlatformError as error:
                     logger.warning("could not upload the image for post %s: %s", job.post_id, error)
             if not isinstance(job.message, QuestionCard) or job.sent is None:
+                continue
+            if not self._policy.hints_on(job.key):
                 continue
             port = self._ports[job.platform]
             await self.limiter(job.platform).acquire(job.sent.channel_ref)

@@ -33,7 +33,7 @@ from bot.events import (
 )
 from bot.grading import GradeOutcome, record_grade, remove_grade
 from bot.messages import AnswerReveal, Message, Text
-from bot.outbox import Outbox
+from bot.outbox import Outbox, OutboxPolicy
 from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink
 from bot.progress import HANDLERS as PROGRESS_HANDLERS
 from bot.ratelimit import RateLimiter
@@ -107,6 +107,7 @@ class DrillService:
             clock=clock,
             postgres=self.postgres,
             metrics=metrics,
+            policy=OutboxPolicy(reaction_hints=settings.grades.reaction_hints),
             limiters={
                 name: RateLimiter(limits) for name, limits in settings.rate_limits.limits().items()
             },

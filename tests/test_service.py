@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.domain.grades import Grade
 from bot.messages import AnswerReveal, QuestionCard
@@ -266,3 +266,32 @@ async def test_members_are_created_once_and_keep_their_names(harness: Harness) -
     members = await harness.rows(Member)
     assert sorted(m.display_name for m in members) == ["Ana", "Ben"]
     assert "/drill" in harness.port.texts()[-1]
+
+
+async def test_reaction_hints_can_be_kept_to_channel_posts(database_url: str) -> None:
+    """A large workspace saves three platform calls a DM card: buttons grade there."""
+    harness = await Harness.start(
+        database_url=database_url,
+        now=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+        config={"grades": {"reaction_hints": "channels"}},
+    )
+    try:
+        await drill(harness, 2)
+        assert len(harness.port.cards()) == 2
+        assert harness.port.of("react") == []  # DM cards: no hints
+
+        await harness.command(
+            "drillbot channel daily", channel="C-study", admin=True, time="09:00", days="daily"
+        )
+        await harness.run_until(datetime(2026, 11, 24, 9, 5, tzinfo=UTC), step=timedelta(hours=1))
+        channel_cards = [
+            d
+            for d in harness.port.deliveries
+            if isinstance(d.message, QuestionCard) and d.channel_ref == "C-study"
+        ]
+        hints = harness.port.of("react")
+        assert channel_cards  # a question each day at 09:00
+        assert [h.message_ref for h in hints] == [c.message_ref for c in channel_cards]
+        assert all(h.grades == (Grade.STRONG, Grade.LEAN, Grade.NO) for h in hints)
+    finally:
+        await harness.close()
