@@ -108,3 +108,19 @@ def test_selection_invariants(count, due_days, shown_hours, cap, track) -> None:
             assert due[p.question_id] <= NOW
         else:
             assert p.question_id not in shown or NOW - shown[p.question_id] >= timedelta(days=7)
+
+
+def test_seeded_draws_repeat_for_a_seed_and_differ_across_seeds() -> None:
+    from bot.domain.selection import SeededDraw
+
+    items = list(range(50))
+    first = SeededDraw("7:2026-11-24:quickfire").sample(items, 4)
+    assert first == SeededDraw("7:2026-11-24:quickfire").sample(items, 4)
+    assert len(set(first)) == 4 and set(first) <= set(items)
+    others = {
+        tuple(SeededDraw(f"{member}:2026-11-24:quickfire").sample(items, 4))
+        for member in range(200)
+    }
+    assert len(others) > 190  # members on one day get different questions
+    everything = SeededDraw(1).sample(items, 50)
+    assert sorted(everything) == items  # asking for all of them is a shuffle

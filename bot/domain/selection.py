@@ -10,7 +10,6 @@ drill of the same afternoon).
 
 from __future__ import annotations
 
-import random
 import zlib
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -44,6 +43,49 @@ class Filters:
 class Picked:
     question_id: str
     reason: str  # "due", "new" or "ahead"
+
+
+_MASK64 = (1 << 64) - 1
+
+
+class SeededDraw:
+    """Deterministic draws for one pick (splitmix64), the same for the same seed.
+
+    A daily run picks for every member and level; seeding a Mersenne Twister for each
+    of those costs more than the whole pick, and nothing here needs its quality.
+    """
+
+    def __init__(self, seed: int | str) -> None:
+        self._state = zlib.crc32(str(seed).encode())
+
+    def below(self, n: int) -> int:
+        """A number in range(n)."""
+        self._state = (self._state + 0x9E3779B97F4A7C15) & _MASK64
+        z = self._state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+        return (z ^ (z >> 31)) % n
+
+    def sample(self, items: Sequence, k: int) -> list:
+        """`k` distinct items in drawn order (k is small next to len(items) here)."""
+        if k >= len(items):
+            shuffled = list(items)
+            self.shuffle(shuffled)
+            return shuffled
+        seen: set[int] = set()
+        picked = []
+        while len(picked) < k:
+            index = self.below(len(items))
+            if index not in seen:
+                seen.add(index)
+                picked.append(items[index])
+        return picked
+
+    def shuffle(self, items: list) -> None:
+        """Fisher-Yates, in place."""
+        for last in range(len(items) - 1, 0, -1):
+            other = self.below(last + 1)
+            items[last], items[other] = items[other], items[last]
 
 
 @dataclass(frozen=True)
@@ -111,8 +153,7 @@ def select_questions(
 
     if not due_at and not last_shown and not exclude:
         # A member with no history: a plain sample, the common case on a big first day.
-        rng = random.Random(zlib.crc32(str(seed).encode()))
-        sample = rng.sample(eligible, min(count, len(eligible)))
+        sample = SeededDraw(seed).sample(eligible, min(count, len(eligible)))
         return [Picked(candidate.question_id, "new") for candidate in sample]
 
     picked: list[Picked] = []
@@ -134,14 +175,14 @@ def select_questions(
         qid = candidate.question_id
         return qid not in due_at and qid not in chosen and qid not in exclude and outside_gap(qid)
 
-    rng = random.Random(zlib.crc32(str(seed).encode()))
+    rng = SeededDraw(seed)
     wanted = count - len(picked)
     # Rejection sampling is cheap while most of the bank is still new to the member;
     # once it is not, fall back to shuffling what is left.
     for _ in range(wanted * 4):
         if len(picked) >= count:
             break
-        candidate = eligible[rng.randrange(len(eligible))]
+        candidate = eligible[rng.below(len(eligible))]
         if fresh(candidate):
             picked.append(Picked(candidate.question_id, "new"))
             chosen.add(candidate.question_id)
