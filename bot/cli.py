@@ -136,6 +136,12 @@ DB_OPTION = click.option(
     show_default=True,
     help="On SIGTERM / SIGINT: seconds to let in-flight sends finish before stopping.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default=None,
+    help="Same as `drillbot --log-format`, accepted here too.",
+)
 @DB_OPTION
 @click.pass_context
 def run(
@@ -145,9 +151,12 @@ def run(
     port: int | None,
     http_port: int | None,
     grace_seconds: float,
+    log_format: str | None,
     database_url: str | None,
 ) -> None:
     """Start drillbot: migrate the database, load the bank, serve the platform."""
+    if log_format:
+        ctx.obj["log_format"] = log_format
     settings = _settings(ctx, database_url)
     options = ServeOptions(http_port=http_port, grace_seconds=grace_seconds)
     _run(settings, platform, options=options, slack_mode=slack_mode, slack_port=port)

@@ -69,6 +69,9 @@ def test_json_log_lines_for_a_log_pipeline(tmp_path: Path) -> None:
 
     by_env = run_drillbot("run", cwd=tmp_path, stdin="/quit\n", env={"DRILLBOT_LOG_FORMAT": "json"})
     assert all(line.startswith("{") for line in by_env.stderr.splitlines() if line.strip())
+    after_run = run_drillbot("run", "--log-format", "json", cwd=tmp_path, stdin="/quit\n")
+    assert after_run.returncode == 0, after_run.stderr
+    assert all(line.startswith("{") for line in after_run.stderr.splitlines() if line.strip())
 
 
 def test_doctor_passes_on_defaults_and_names_the_broken_line_of_a_config(tmp_path: Path) -> None:
