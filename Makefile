@@ -27,6 +27,7 @@ run: install
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 ## Lint and the whole test suite.
 test: lint

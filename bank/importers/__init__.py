@@ -71,9 +71,7 @@ def import_text(
     )
 
 
-def import_file(
-    path: Path, *, track: str | None = None, level: str | None = None
-) -> ImportResult:
+def import_file(path: Path, *, track: str | None = None, level: str | None = None) -> ImportResult:
     text = path.read_text(encoding="utf-8-sig")
     return import_text(
         text,

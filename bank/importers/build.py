@@ -65,8 +65,9 @@ def build_questions(
             detail = error.errors()[0]
             where = ".".join(str(part) for part in detail["loc"])
             result.problems.append(
-                Problem(draft.line, f"{draft.label}: {where}: {detail['msg']}",
-                        excerpt(draft.prompt))
+                Problem(
+                    draft.line, f"{draft.label}: {where}: {detail['msg']}", excerpt(draft.prompt)
+                )
             )
             continue
         fallback_track += track is None and not draft.track and not parsed.document_track
@@ -94,16 +95,18 @@ def _question(
     answer = (draft.answer or "").strip() or fields.answer
     if not answer:
         if not draft.answer_missing_by_design:
-            return {}, Problem(draft.line, f"{draft.label}: no answer under this question",
-                               excerpt(prompt))
+            return {}, Problem(
+                draft.line, f"{draft.label}: no answer under this question", excerpt(prompt)
+            )
         answer = ANSWER_PLACEHOLDER
     question: dict[str, Any] = {
         "track": track or draft.track or parsed.document_track or FALLBACK_TRACK,
         "level": draft.level or level or FALLBACK_LEVEL,
         "prompt": prompt,
         "answer": answer,
-        "rubric": {grade: fields.rubric.get(grade) or text
-                   for grade, text in RUBRIC_PLACEHOLDERS.items()},
+        "rubric": {
+            grade: fields.rubric.get(grade) or text for grade, text in RUBRIC_PLACEHOLDERS.items()
+        },
         "follow_ups": fields.follow_ups,
         "red_flags": fields.red_flags,
         "tags": _merge(draft.tags, fields.tags),
@@ -145,8 +148,21 @@ def _unique(candidate: str, ids: set[str]) -> str:
     return value
 
 
-_ORDER = ("id", "track", "level", "prompt", "answer", "rubric", "follow_ups", "red_flags",
-          "tags", "companies", "time_limit_s", "study", "source")
+_ORDER = (
+    "id",
+    "track",
+    "level",
+    "prompt",
+    "answer",
+    "rubric",
+    "follow_ups",
+    "red_flags",
+    "tags",
+    "companies",
+    "time_limit_s",
+    "study",
+    "source",
+)
 
 
 def _ordered(question: dict[str, Any]) -> dict[str, Any]:

@@ -47,8 +47,10 @@ def _header(cells: list[str], line: int, parsed: Parsed) -> list[str]:
     unknown = [column for column in columns if column not in COLUMNS]
     if unknown:
         parsed.problems.append(
-            Problem(line, f"unknown column(s) {', '.join(unknown)} are ignored "
-                          f"(known: {', '.join(COLUMNS)})")
+            Problem(
+                line,
+                f"unknown column(s) {', '.join(unknown)} are ignored (known: {', '.join(COLUMNS)})",
+            )
         )
     return columns
 
@@ -58,8 +60,11 @@ def _row(parsed: Parsed, row: dict[str, str], width: int, line: int, number: int
     if width < 2 or not prompt or not answer:
         missing = "prompt" if not prompt else "answer"
         parsed.problems.append(
-            Problem(line, f"row has no {missing} (expected prompt,answer[,track,level])",
-                    excerpt(prompt or answer))
+            Problem(
+                line,
+                f"row has no {missing} (expected prompt,answer[,track,level])",
+                excerpt(prompt or answer),
+            )
         )
         return
     track = level = None
@@ -67,19 +72,24 @@ def _row(parsed: Parsed, row: dict[str, str], width: int, line: int, number: int
         track = normalise_track(row["track"])
         if track is None:
             parsed.problems.append(
-                Problem(line, f"unknown track {row['track']!r} (one of: {', '.join(TRACKS)})",
-                        excerpt(prompt))
+                Problem(
+                    line,
+                    f"unknown track {row['track']!r} (one of: {', '.join(TRACKS)})",
+                    excerpt(prompt),
+                )
             )
             return
     if row.get("level"):
         level = normalise_level(row["level"])
         if level is None:
             parsed.problems.append(
-                Problem(line, f"unknown level {row['level']!r} (one of: {', '.join(LEVELS)})",
-                        excerpt(prompt))
+                Problem(
+                    line,
+                    f"unknown level {row['level']!r} (one of: {', '.join(LEVELS)})",
+                    excerpt(prompt),
+                )
             )
             return
     parsed.drafts.append(
-        Draft(line=line, label=f"R{number}", prompt=prompt, answer=answer, track=track,
-              level=level)
+        Draft(line=line, label=f"R{number}", prompt=prompt, answer=answer, track=track, level=level)
     )

@@ -101,8 +101,10 @@ def split_fields(lines: list[Line]) -> Fields:
 
 def _is_quoted_bullet(text: str) -> bool:
     """'- “How would you ...?”': a whole bullet in quotes, as interview follow-ups are written."""
-    return bool(_QUOTED_BULLET.match(text)) and len(text.split()) >= 4 and (
-        text.rstrip()[-1] in "”\"“" or not _is_closed([text])
+    return (
+        bool(_QUOTED_BULLET.match(text))
+        and len(text.split()) >= 4
+        and (text.rstrip()[-1] in '”"“' or not _is_closed([text]))
     )
 
 
@@ -165,7 +167,7 @@ def _strip_bullet(text: str) -> str:
 
 def _unquote(text: str) -> str:
     text = text.strip()
-    if len(text) > 1 and text[0] in "\"“" and text[-1] in "\"”“":
+    if len(text) > 1 and text[0] in '"“' and text[-1] in '"”“':
         inner = text[1:-1].strip()
         if inner:
             return inner

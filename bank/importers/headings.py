@@ -100,8 +100,9 @@ def labelled_heading(text: str) -> Heading | None:
         return _quickfire(int(match.group("num")), match.group("rest"))
     match = _Q.match(text)
     if match and match.group("rest").strip():
-        return _with_companies(Heading("Q" + match.group("num"), int(match.group("num")), ""),
-                               match.group("rest"))
+        return _with_companies(
+            Heading("Q" + match.group("num"), int(match.group("num")), ""), match.group("rest")
+        )
     match = _MARKED.match(text)
     if match:
         level = marker_level(match.group("marker"))
@@ -110,8 +111,9 @@ def labelled_heading(text: str) -> Heading | None:
     match = _HASH.match(text)
     if match and len(text) <= 160 and not text.endswith(".") and len(text.split()) <= 20:
         number = int(match.group("num"))
-        heading = Heading(f"#{number}", number, "", level="scenario",
-                          context=match.group("prefix").strip(" -–—:"))
+        heading = Heading(
+            f"#{number}", number, "", level="scenario", context=match.group("prefix").strip(" -–—:")
+        )
         return _with_companies(heading, match.group("rest"))
     return None
 
@@ -134,7 +136,7 @@ def section_title(text: str, *, pilcrow: bool) -> bool:
         return False
     if len(text) > 70 or len(text.split()) > 8 or text[-1] in ".?!:;,":
         return False
-    if text[0] in "-*•|>\"“(" or (text[0].isdigit() and not _SECTION_NOUN.search(text)):
+    if text[0] in '-*•|>"“(' or (text[0].isdigit() and not _SECTION_NOUN.search(text)):
         return False
     return bool(level_in(text) or _SECTION_NOUN.search(text))
 

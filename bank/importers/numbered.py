@@ -154,8 +154,12 @@ def _step(walk: _Walk, index: int) -> None:
     if walk.repeated_headings and _is_unnumbered_repeat(walk, index):
         _close_question(walk)
         walk.parsed.problems.append(
-            Problem(line.number, "repeated like the question headings but has no number "
-                    "(Q12:, 12., #12); skipped with the text under it", excerpt(text))
+            Problem(
+                line.number,
+                "repeated like the question headings but has no number "
+                "(Q12:, 12., #12); skipped with the text under it",
+                excerpt(text),
+            )
         )
         return
     if line.number != walk.title_line and (
@@ -301,8 +305,10 @@ def _open_section(walk: _Walk, line: _Line, title: str, *, depth: int) -> None:
 def _close_sections(walk: _Walk, *, depth: int) -> None:
     while walk.sections and walk.sections[-1].depth >= depth:
         section = walk.sections.pop()
-        if section.drafts == 0 and section.loose_lines and _PROMISES_QUESTIONS.search(
-            section.title
+        if (
+            section.drafts == 0
+            and section.loose_lines
+            and _PROMISES_QUESTIONS.search(section.title)
         ):
             walk.parsed.problems.append(
                 Problem(
@@ -423,8 +429,9 @@ def _concept_row(walk: _Walk, index: int, cells_text: str) -> None:
     cells = [cell.strip() for cell in cells_text.split("|")]
     if len(cells) != 2 or not all(cells):
         walk.parsed.problems.append(
-            Problem(line.number, "table row needs exactly two cells: term | summary",
-                    excerpt(line.text))
+            Problem(
+                line.number, "table row needs exactly two cells: term | summary", excerpt(line.text)
+            )
         )
         return
     walk.counters["C"] += 1

@@ -61,9 +61,7 @@ _TRACK_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-_TIME = re.compile(
-    r"\(\s*(\d{1,4})\s*(seconds?|secs?|s|minutes?|mins?|m)\b[^)]*\)", re.IGNORECASE
-)
+_TIME = re.compile(r"\(\s*(\d{1,4})\s*(seconds?|secs?|s|minutes?|mins?|m)\b[^)]*\)", re.IGNORECASE)
 _URL = re.compile(r"https?://|www\.", re.IGNORECASE)
 
 LEVEL_ALIASES = {
