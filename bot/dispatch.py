@@ -287,6 +287,7 @@ class Dispatcher:
             Outgoing(
                 post_id=inserted[post["key"]],
                 key=post["key"],
+                kind=post["kind"],
                 platform=post["platform"],
                 channel_ref=recipients[post["member_id"]][1],
                 user_ref=recipients[post["member_id"]][0],

@@ -30,11 +30,6 @@ from bot.storage.models import Channel, Member, Post, Question
 logger = logging.getLogger(__name__)
 
 
-def post_kind(key: str) -> str:
-    """What a post is, from its natural key: `dm`, `channel`, `mock`, `board`..."""
-    return key.split(":", 1)[0]
-
-
 @dataclass(frozen=True)
 class OutboxPolicy:
     max_attempts: int = 5
@@ -44,11 +39,11 @@ class OutboxPolicy:
     concurrency: int = 8
     reaction_hints: str = "all"  # "all", "channels" (not on DM cards) or "none"
 
-    def hints_on(self, key: str) -> bool:
-        """Whether the post under `key` gets the grade reactions as hints."""
+    def hints_on(self, kind: str) -> bool:
+        """Whether a post of this kind gets the grade reactions as hints."""
         if self.reaction_hints == "none":
             return False
-        return self.reaction_hints == "all" or post_kind(key) == "channel"
+        return self.reaction_hints == "all" or kind == "channel"
 
 
 def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
@@ -100,6 +95,7 @@ class Outgoing:
 
     post_id: int
     key: str
+    kind: str  # Post.kind: dm, channel, drill, mock, board...
     platform: str
     channel_ref: str | None
     user_ref: str
@@ -114,6 +110,7 @@ class Outgoing:
 class _Job:
     post_id: int
     key: str
+    kind: str
     platform: str
     message: Message
     channel_ref: str | None  # None: a DM that has no cached channel yet
@@ -258,6 +255,7 @@ class Outbox:
                 select(
                     Post.id,
                     Post.key,
+                    Post.kind,
                     Post.platform,
                     Post.channel_ref,
                     Post.member_id,
@@ -305,6 +303,7 @@ class Outbox:
                 Outgoing(
                     post_id=post.id,
                     key=post.key,
+                    kind=post.kind,
                     platform=post.platform,
                     channel_ref=post.channel_ref
                     or (
@@ -338,6 +337,7 @@ class Outbox:
         return _Job(
             post_id=post.post_id,
             key=post.key,
+            kind=post.kind,
             platform=post.platform,
             message=message,
             channel_ref=post.channel_ref,
@@ -435,7 +435,7 @@ class Outbox:
             for job in failed:
                 await self._failed(session, job, now)
         self.totals["sent"] += len(sent)
-        delivered = Counter((job.platform, post_kind(job.key)) for job in sent)
+        delivered = Counter((job.platform, job.kind) for job in sent)
         for (platform, kind), count in delivered.items():
             self._metrics.post_sent(platform=platform, kind=kind, count=count)
 
@@ -449,7 +449,7 @@ class Outbox:
         if error.permanent or post.attempts >= self._policy.max_attempts:
             post.status = "failed"
             self.totals["failed"] += 1
-            self._metrics.post_failed(platform=post.platform, kind=post_kind(post.key))
+            self._metrics.post_failed(platform=post.platform, kind=post.kind)
             logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)
             await self._consequences(session, post, error, now)
             return
@@ -546,7 +546,7 @@ class Outbox:
                     logger.warning("could not upload the image for post %s: %s", job.post_id, error)
             if not isinstance(job.message, QuestionCard) or job.sent is None:
                 continue
-            if not self._policy.hints_on(job.key):
+            if not self._policy.hints_on(job.kind):
                 continue
             port = self._ports[job.platform]
             await self.limiter(job.platform).acquire(job.sent.channel_ref)

@@ -96,8 +96,6 @@ class MetricsSink(Protocol):
 
     def rate_limit_waited(self, *, platform: str, seconds: float) -> None: ...
 
-    def set_active_mock_rounds(self, *, count: int) -> None: ...
-
 
 class _NoMetrics:
     def post_sent(self, *, platform: str, kind: str, count: int = 1) -> None:
@@ -113,9 +111,6 @@ class _NoMetrics:
         pass
 
     def rate_limit_waited(self, *, platform: str, seconds: float) -> None:
-        pass
-
-    def set_active_mock_rounds(self, *, count: int) -> None:
         pass
 
 

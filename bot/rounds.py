@@ -497,11 +497,16 @@ async def maintain(service) -> int:
                     f"{left} question{'s' if left != 1 else ''} still ungraded."
                 ),
             )
+    return closed
+
+
+async def count_active(sessions) -> int:
+    """Mock and quick-fire rounds in progress, across every instance."""
+    async with transaction(sessions) as session:
         active = await session.scalar(
             select(func.count()).select_from(Round).where(Round.status == "active")
         )
-    service.metrics.set_active_mock_rounds(count=active or 0)
-    return closed
+    return active or 0
 
 
 HANDLERS = {

@@ -20,7 +20,11 @@ def child_env(env: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_drillbot(
-    *args: str, cwd: Path, stdin: str = "", env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path,
+    stdin: str = "",
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Run `drillbot ARGS` to the end with `stdin` typed in."""
     return subprocess.run(
@@ -29,7 +33,7 @@ def run_drillbot(
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         env=child_env(env),
     )
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -25,6 +23,7 @@ from adapters.discord.app import (
 from adapters.discord.runner import API_URL_ENV, GATEWAY_URL_ENV, TOKEN_ENV
 from bot.commands import CORE_COMMANDS, ChoiceType, Command, CommandCatalog, IntType, Param
 from bot.config import load_settings
+from tests.cli import start_drillbot as drillbot
 from tests.discord_fakes import APPLICATION_ID, FakeDiscord
 
 ROOT = Path(__file__).parents[1]
@@ -153,19 +152,6 @@ async def fake() -> AsyncIterator[FakeDiscord]:
         yield fake
     finally:
         await fake.close()
-
-
-async def drillbot(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.cli",
-        *args,
-        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
-        cwd=cwd,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def test_invite_url_looks_up_the_application_with_the_token(

@@ -688,12 +688,21 @@ async def test_the_core_counts_posts_grades_rounds_lag_and_rate_limit_waits(
         assert sample(metrics, "grades_recorded_total", platform="fake", grade="strong") == 1
         assert sample(metrics, "grades_recorded_total", platform="fake", grade="no") == 1
 
-        await harness.command("mock")
-        await harness.tick()
-        assert sample(metrics, "active_mock_rounds") == 1
-        await harness.command("mock abandon")
-        await harness.tick()
-        assert sample(metrics, "active_mock_rounds") == 0
+        # Active rounds are counted from the database when /metrics is scraped.
+        runner = await start_health_server(
+            drillbot=harness.app, host="127.0.0.1", port=0, metrics=metrics
+        )
+        host, port = runner.addresses[0][:2]
+        try:
+            async with aiohttp.ClientSession(f"http://{host}:{port}") as http:
+                await harness.command("mock")
+                async with http.get("/metrics") as scraped:
+                    assert "drillbot_active_mock_rounds 1.0" in await scraped.text()
+                await harness.command("mock abandon")
+                async with http.get("/metrics") as scraped:
+                    assert "drillbot_active_mock_rounds 0.0" in await scraped.text()
+        finally:
+            await runner.cleanup()
 
         # A drill due at 08:30, claimed by a tick at 08:40: ten minutes late.
         await harness.command("drillbot subscribe", time="08:30", timezone="UTC", days="daily")

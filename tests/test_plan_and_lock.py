@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -13,9 +12,8 @@ import pytest
 
 from bot.planning import plan_as_dicts, plan_day
 from bot.storage.database import InstanceLock, InstanceLocked
+from tests.cli import COMMAND, child_env, run_drillbot
 from tests.harness import Harness
-
-DRILLBOT = Path(sys.executable).with_name("drillbot")
 
 
 async def test_plan_lists_runs_in_local_time_and_utc_without_sending(harness: Harness) -> None:
@@ -70,8 +68,9 @@ def test_a_second_instance_on_one_sqlite_file_is_refused(tmp_path: Path) -> None
 
 def test_drillbot_run_twice_on_one_file(tmp_path: Path) -> None:
     first = subprocess.Popen(
-        [str(DRILLBOT), "run"],
+        [*COMMAND, "run"],
         cwd=tmp_path,
+        env=child_env(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -83,14 +82,7 @@ def test_drillbot_run_twice_on_one_file(tmp_path: Path) -> None:
                 break
             time.sleep(0.1)
         time.sleep(1.0)
-        second = subprocess.run(
-            [str(DRILLBOT), "run"],
-            cwd=tmp_path,
-            input="",
-            text=True,
-            capture_output=True,
-            timeout=60,
-        )
+        second = run_drillbot("run", cwd=tmp_path)
         assert second.returncode == 2
         assert "another drillbot is already running" in second.stderr
         assert "use PostgreSQL to run several" in second.stderr
@@ -100,22 +92,9 @@ def test_drillbot_run_twice_on_one_file(tmp_path: Path) -> None:
 
 
 def test_plan_command_prints_json(tmp_path: Path) -> None:
-    subprocess.run(
-        [str(DRILLBOT), "run"],
-        cwd=tmp_path,
-        input="/drillbot subscribe 08:00 UTC daily\n",
-        text=True,
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    result = subprocess.run(
-        [str(DRILLBOT), "plan", "--date", "2026-12-01", "--json"],
-        cwd=tmp_path,
-        text=True,
-        capture_output=True,
-        timeout=120,
-    )
+    subscribed = run_drillbot("run", cwd=tmp_path, stdin="/drillbot subscribe 08:00 UTC daily\n")
+    assert subscribed.returncode == 0, subscribed.stderr
+    result = run_drillbot("plan", "--date", "2026-12-01", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
     assert plan["date"] == "2026-12-01"

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-DRILLBOT = Path(sys.executable).with_name("drillbot")
+from tests.cli import run_drillbot
 
 
 def test_a_simulated_fortnight_sends_every_run_once(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [str(DRILLBOT), "simulate", "--members", "16", "--days", "10", "--seed", "3", "--json"],
+    result = run_drillbot(
+        "simulate",
+        "--members",
+        "16",
+        "--days",
+        "10",
+        "--seed",
+        "3",
+        "--json",
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stderr

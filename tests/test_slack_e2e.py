@@ -11,9 +11,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli import COMMAND, free_port
 from tests.slack_fakes import (
     ANA,
     BOT_TOKEN,
@@ -33,19 +32,12 @@ from tests.slack_fakes import (
     load_fixture,
 )
 
-DRILLBOT = Path(sys.executable).with_name("drillbot")
 CONFIG = """\
 schedule:
   tick_seconds: 3600
 rate_limits:
   slack: {per_second: 1000, per_channel_per_second: 1000, burst: 100}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -98,7 +90,7 @@ async def drillbot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Proce
     log = tmp_path / "drillbot.log"
     with log.open("wb") as sink:
         proc = await asyncio.create_subprocess_exec(
-            str(DRILLBOT),
+            *COMMAND,
             "--log-level",
             "DEBUG",
             "run",

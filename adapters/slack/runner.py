@@ -191,12 +191,10 @@ async def _serve_http(
         except OSError as error:
             raise SlackSetupError(f"cannot listen on {host}:{port}: {error.strerror}") from None
         logger.info("Slack HTTP mode: listening on %s:%d%s", host, port, path)
-        running.connected["slack"] = lambda: True
-        if started is not None:
-            started(bot)
-        await until_stopped()
+        await _connected_until_stopped(
+            bot, running, up=lambda: True, until_stopped=until_stopped, started=started
+        )
     finally:
-        running.connected["slack"] = lambda: False
         await runner.cleanup()
 
 
@@ -219,10 +217,30 @@ async def _serve_socket(
                 "connections:write, and Socket Mode must be on for the app"
             ) from None
         logger.info("Slack Socket Mode: connected")
-        running.connected["slack"] = lambda: not handler.client.closed
+        await _connected_until_stopped(
+            bot,
+            running,
+            up=lambda: not handler.client.closed,
+            until_stopped=until_stopped,
+            started=started,
+        )
+    finally:
+        await handler.close_async()
+
+
+async def _connected_until_stopped(
+    bot: SlackBot,
+    running: Serving,
+    *,
+    up: Callable[[], bool],
+    until_stopped: Callable[[], Awaitable[None]],
+    started: Callable[[SlackBot], None] | None,
+) -> None:
+    """Serve until a stop, with /readyz reading `up` for the Slack connection meanwhile."""
+    running.connected["slack"] = up
+    try:
         if started is not None:
             started(bot)
         await until_stopped()
     finally:
         running.connected["slack"] = lambda: False
-        await handler.close_async()

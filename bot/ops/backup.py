@@ -93,5 +93,5 @@ def backup_sqlite(*, database_url: str, destination: Path, overwrite: bool = Fal
     finally:
         partial.unlink(missing_ok=True)
     size = destination.stat().st_size
-    logger.info("backed up %s to %s (%d bytes)", source, destination, size)
+    logger.debug("backed up %s to %s (%d bytes)", source, destination, size)  # the CLI says so
     return BackupResult(path=destination, size_bytes=size)

@@ -22,8 +22,11 @@ logger = logging.getLogger(__name__)
 
 ReadyCheck = Callable[[], Awaitable[tuple[bool, Sequence[str]]]]
 
+Refresh = Callable[[Metrics], Awaitable[None]]
+
 READY_CHECK_KEY = web.AppKey("ready_check", ReadyCheck)
 METRICS_KEY = web.AppKey("metrics", Metrics)
+REFRESH_KEY = web.AppKey("refresh", Refresh)
 
 
 async def _healthz(request: web.Request) -> web.Response:
@@ -46,19 +49,31 @@ async def _readyz(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[METRICS_KEY].render()
+    metrics = request.app[METRICS_KEY]
+    refresh = request.app.get(REFRESH_KEY)
+    if refresh is not None:
+        try:
+            await refresh(metrics)
+        except Exception as error:  # stale gauges beat a failed scrape
+            logger.warning("could not refresh metrics: %s", error)
+    body = metrics.render()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
-def health_app(*, ready_check: ReadyCheck, metrics: Metrics | None = None) -> web.Application:
+def health_app(
+    *, ready_check: ReadyCheck, metrics: Metrics | None = None, refresh: Refresh | None = None
+) -> web.Application:
     """An aiohttp app serving the three endpoints.
 
     `ready_check` returns (ready, reasons); reasons are shown to whoever probes, so they
     must never contain a secret (readiness.check_ready only names hosts and revisions).
+    `refresh` sets the gauges that are read from the database, at scrape time only.
     """
     app = web.Application()
     app[READY_CHECK_KEY] = ready_check
     app[METRICS_KEY] = metrics if metrics is not None else Metrics()
+    if refresh is not None:
+        app[REFRESH_KEY] = refresh
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
     app.router.add_get("/metrics", _metrics)
@@ -71,7 +86,8 @@ async def serve_health(*, app: web.Application, host: str = "0.0.0.0", port: int
     await runner.setup()
     site = web.TCPSite(runner, host=host, port=port)
     await site.start()
-    logger.info("health and metrics on http://%s:%d (/healthz /readyz /metrics)", host, port)
+    bound = runner.addresses[0][1] if runner.addresses else port  # port 0: the one chosen
+    logger.info("health and metrics on http://%s:%d (/healthz /readyz /metrics)", host, bound)
     return runner
 
 
@@ -86,10 +102,13 @@ async def start_health_server(
     """The endpoints for a built drillbot app, readiness from `check_ready`: what
     `drillbot run --http-port` starts next to the platform."""
     from bot.ops.readiness import check_ready
+    from bot.rounds import count_active
 
     async def ready_check() -> tuple[bool, list[str]]:
         return await check_ready(drillbot, connected=connected)
 
-    return await serve_health(
-        app=health_app(ready_check=ready_check, metrics=metrics), host=host, port=port
-    )
+    async def refresh(scraped: Metrics) -> None:
+        scraped.set_active_mock_rounds(count=await count_active(drillbot.sessions))
+
+    app = health_app(ready_check=ready_check, metrics=metrics, refresh=refresh)
+    return await serve_health(app=app, host=host, port=port)

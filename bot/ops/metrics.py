@@ -29,7 +29,8 @@ class Metrics:
     - ``tick_lag_seconds``: how late the last tick claimed the work that was due.
     - ``rate_limit_wait_seconds_total{platform}``: time spent waiting for the rate limiter
       or a platform's Retry-After.
-    - ``active_mock_rounds``: mock and quick-fire rounds in progress.
+    - ``active_mock_rounds``: mock and quick-fire rounds in progress (every instance),
+      counted from the database when /metrics is scraped.
     """
 
     def __init__(self, *, registry: CollectorRegistry | None = None) -> None:

@@ -57,11 +57,9 @@ class Serving:
     """A running core as a platform runner sees it."""
 
     app: App
-    metrics: Metrics
     shutdown: GracefulShutdown
     # Platform name -> "is the connection up?", read by /readyz; runners add theirs.
     connected: dict[str, Callable[[], bool]] = field(default_factory=dict)
-    health_port: int | None = None
     drained: bool = True  # False when the stop cut in-flight work off (it resumes next start)
 
     @property
@@ -111,7 +109,7 @@ async def serving(
         metrics = metrics if metrics is not None else Metrics()
         app = await build(settings, ports=ports, bank=bank, metrics=metrics, clock=clock)
         shutdown = GracefulShutdown(signals=options.signals)
-        running = Serving(app=app, metrics=metrics, shutdown=shutdown)
+        running = Serving(app=app, shutdown=shutdown)
         health = None
         ticker = Ticker(running, tick_seconds=settings.schedule.tick_seconds)
         try:
@@ -131,7 +129,6 @@ async def serving(
                         f"{options.http_host}:{options.http_port}: {error.strerror or error}; "
                         "choose another --http-port (DRILLBOT_HTTP_PORT)"
                     ) from None
-                running.health_port = health.addresses[0][1]
             async with shutdown.in_flight():
                 await app.service.outbox.resume_pending()
             ticker.start()
