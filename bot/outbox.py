@@ -25,7 +25,7 @@ from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError, S
 from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.bulk import update_by_key
 from bot.storage.database import transaction
-from bot.storage.models import Channel, Member, Post, Question
+from bot.storage.models import POST_IS_PENDING, Channel, Member, Post, Question
 
 logger = logging.getLogger(__name__)
 
@@ -160,7 +160,7 @@ class Outbox:
         async with transaction(self._sessions) as session:
             result = await session.execute(
                 update(Post)
-                .where(Post.id.in_(held), Post.status == "pending")
+                .where(Post.id.in_(held), POST_IS_PENDING)
                 .values(lease_until=None)
                 .execution_options(synchronize_session=False)
             )
@@ -192,11 +192,12 @@ class Outbox:
                     await session.scalars(
                         select(Post.id)
                         .where(
-                            Post.status == "pending",
+                            POST_IS_PENDING,
                             Post.not_before <= now,
                             or_(Post.lease_until.is_(None), Post.lease_until < now),
                         )
-                        .order_by(Post.id)
+                        # Oldest due first, which also keeps the search on ix_posts_pending.
+                        .order_by(Post.not_before, Post.id)
                         .limit(limit)
                     )
                 )
@@ -266,7 +267,7 @@ class Outbox:
                 )
                 .where(
                     Post.id.in_(post_ids),
-                    Post.status == "pending",
+                    POST_IS_PENDING,
                     or_(Post.lease_until.is_(None), Post.lease_until < now),
                 )
                 .order_by(Post.id)

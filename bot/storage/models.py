@@ -15,7 +15,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    literal_column,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.storage.types import UTCDateTime
@@ -85,29 +87,48 @@ class Post(Base):
     """
 
     __tablename__ = "posts"
+    # A daily run writes hundreds of thousands of rows, so every index here is paid for
+    # on each of them. Partial indexes hold only the rows their queries look for: posts
+    # still to send, posts that have a message, posts of a mock round.
     __table_args__ = (
-        Index("ix_posts_message", "platform", "channel_ref", "message_ref"),
-        Index("ix_posts_status_due", "status", "not_before"),
+        Index(
+            "ix_posts_message",
+            "platform",
+            "channel_ref",
+            "message_ref",
+            sqlite_where=sql_text("message_ref IS NOT NULL"),
+            postgresql_where=sql_text("message_ref IS NOT NULL"),
+        ),
+        Index(
+            "ix_posts_pending",
+            "not_before",
+            sqlite_where=sql_text("status = 'pending'"),
+            postgresql_where=sql_text("status = 'pending'"),
+        ),
+        Index(
+            "ix_posts_round_id",
+            "round_id",
+            sqlite_where=sql_text("round_id IS NOT NULL"),
+            postgresql_where=sql_text("round_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(32))
     platform: Mapped[str] = mapped_column(String(32))
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), index=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"))
     member_id: Mapped[int | None] = mapped_column(
         ForeignKey("members.id", ondelete="CASCADE"), nullable=True, index=True
     )
     channel_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    question_id: Mapped[str | None] = mapped_column(
-        ForeignKey("questions.id"), nullable=True, index=True
-    )
+    question_id: Mapped[str | None] = mapped_column(ForeignKey("questions.id"), nullable=True)
     position: Mapped[int] = mapped_column(Integer, default=1)
     heading: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     round_id: Mapped[int | None] = mapped_column(
-        ForeignKey("rounds.id", ondelete="CASCADE"), nullable=True, index=True
+        ForeignKey("rounds.id", ondelete="CASCADE"), nullable=True
     )
     status: Mapped[str] = mapped_column(String(16), default="pending")
     message_ref: Mapped[str | None] = mapped_column(String(128), nullable=True)
@@ -117,6 +138,10 @@ class Post(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+# Written out rather than bound as a parameter, so the planner can use ix_posts_pending.
+POST_IS_PENDING = Post.status == literal_column("'pending'")
 
 
 class Grade(Base):
