@@ -153,7 +153,7 @@ async def seed(app, members: int) -> None:
 
 
 async def measure(url: str, members: int) -> dict:
-    from bot.bootstrap import build
+    from bot.bootstrap import build, freeze_startup_objects
     from bot.clock import FakeClock
     from bot.config import load_settings
 
@@ -168,6 +168,7 @@ async def measure(url: str, members: int) -> dict:
     app = await build(settings, ports={"bench": port}, clock=clock)
     try:
         await seed(app, members)
+        freeze_startup_objects()  # as `drillbot run` does once it has started
         began = time.perf_counter()
         runs = 0
         while True:

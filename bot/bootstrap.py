@@ -6,6 +6,7 @@ own clock and ports in.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -119,3 +120,15 @@ async def build(
         service=service,
         dispatcher=dispatcher,
     )
+
+
+def freeze_startup_objects() -> None:
+    """Take what start-up built out of the garbage collector's sight, once, before serving.
+
+    The bank, the schema and SQLAlchemy's compiled caches live as long as the process.
+    Left in place, every full collection during a daily run rescans all of them: for a
+    100k-member dispatch that was a fifth of its time. Frozen objects are still freed by
+    reference counting; only the cycle collector skips them.
+    """
+    gc.collect()
+    gc.freeze()

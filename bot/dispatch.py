@@ -26,10 +26,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
 from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
 from bot.domain.weeks import shift_week, week_label
-from bot.outbox import Outgoing
+from bot.outbox import CardFace, Outgoing, load_card_faces
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
-from bot.storage.bulk import insert_ignoring_conflicts, update_by_key
+from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
 from bot.storage.database import transaction
 from bot.storage.models import (
     Channel,
@@ -105,6 +105,50 @@ SUBSCRIPTION_COLUMNS = (
 )
 
 
+# What a claim changes on each subscription it runs, in the order it builds them.
+SUBSCRIPTION_CHANGES = ("next_run_at", "last_local_date", "runs", "skipped")
+# The per-card values of a DM drill's outbox rows, in the order the claim builds them.
+DM_POST_COLUMNS = ("key", "platform", "team_id", "member_id", "question_id", "position", "heading")
+
+
+@dataclass(frozen=True, slots=True)
+class DayWindow:
+    """A run's local day: its date, and when it starts and ends in that zone."""
+
+    day: date
+    iso: str
+    midnight: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, run_at: datetime, timezone: str) -> DayWindow:
+        zone = ZoneInfo(timezone)
+        day = run_at.astimezone(zone).date()
+        return cls(
+            day=day,
+            iso=day.isoformat(),
+            midnight=datetime.combine(day, time(), tzinfo=zone),
+            end=datetime.combine(day + timedelta(days=1), time(), tzinfo=zone),
+        )
+
+
+class BankView:
+    """The active questions as one tick sees them, read from the database at most once:
+    what selection picks from, and what each card shows."""
+
+    def __init__(self) -> None:
+        self.pool = CandidatePool(())
+        self.faces: dict[str, CardFace] = {}
+        self._loaded = False
+
+    async def load(self, session: AsyncSession) -> None:
+        if self._loaded:
+            return
+        self.faces = await load_card_faces(session)
+        self.pool = await candidate_pool(session)
+        self._loaded = True
+
+
 def parse_hhmm(text: str) -> time:
     hours, minutes = text.split(":")
     return time(int(hours), int(minutes))
@@ -145,11 +189,12 @@ class Dispatcher:
         report = TickReport()
         while await self._run_channels(report):
             pass
+        bank = BankView()  # the questions are read once a tick, when a drill is due
         while True:
-            claimed = await self._claim_subscriptions(report)
+            claimed = await self._claim_subscriptions(report, bank)
             if not claimed:
                 break
-            delivered = await self.service.outbox.send_claimed(claimed)
+            delivered = await self.service.outbox.send_claimed(claimed, faces=bank.faces)
             report.posts_sent += delivered.sent
         report.rounds_closed += await maintain_rounds(self.service)
         report.boards_posted += await self._post_boards()
@@ -185,8 +230,14 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(self, report: TickReport) -> list[Outgoing]:
-        """Claim one batch of due subscriptions: plan, insert posts, advance, all at once."""
+    async def _claim_subscriptions(
+        self, report: TickReport, bank: BankView | None = None
+    ) -> list[Outgoing]:
+        """Claim one batch of due subscriptions: plan, insert posts, advance, all at once.
+
+        This runs for every member every day, so it works in plain tuples and computes
+        what members share (their schedule's day, the cards' headings) once per batch.
+        """
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
@@ -212,92 +263,108 @@ class Dispatcher:
             rows = (await session.execute(query)).all()
             if not rows:
                 return []
+            bank = bank or BankView()
+            await bank.load(session)
             planner = await Planner.load(
-                session, service=self.service, member_ids=[row.member_id for row in rows], now=now
+                session,
+                service=self.service,
+                member_ids=[row.member_id for row in rows],
+                now=now,
+                pool=bank.pool,
             )
-            posts: list[dict] = []
-            changes: list[dict] = []
+            posts: list[tuple] = []
+            changes: list[list] = []  # SUBSCRIPTION_CHANGES, then the id
             recipients: dict[int, tuple[str, str | None]] = {}
-            timing: dict[tuple, tuple[datetime | None, datetime | None]] = {}
+            # Members share schedules: work each distinct one out once per batch.
+            timing: dict[tuple, tuple[datetime | None, datetime | None, DayWindow | None]] = {}
+            headings: dict[tuple[int, int, str], str] = {}
             lease_until = now + self.service.outbox.policy.lease
+            oldest = rows[0].next_run_at
             for row in rows:
-                report.lag_seconds = max(
-                    report.lag_seconds, (now - row.next_run_at).total_seconds()
-                )
-                # Members share schedules; work each distinct one out once per batch.
                 shape = (row.local_time, row.timezone, row.days, row.paused_until)
-                if shape not in timing:
-                    timing[shape] = (self._due_run(row, now), next_subscription_run(row, after=now))
-                run, next_run = timing[shape]
-                change = {
-                    "id": row.id,
-                    "next_run_at": next_run,
-                    "last_local_date": row.last_local_date,
-                    "runs": row.runs,
-                    "skipped": row.skipped,
-                }
+                found = timing.get(shape)
+                if found is None:
+                    run = self._due_run(row, now)
+                    window = DayWindow.of(run, row.timezone) if run is not None else None
+                    found = timing[shape] = (run, next_subscription_run(row, after=now), window)
+                run, next_run, window = found
+                change = [next_run, row.last_local_date, row.runs, row.skipped, row.id]
                 changes.append(change)
                 if run is None or row.unreachable_at is not None:
                     report.skipped_late += run is None
-                    change["skipped"] += 1
+                    change[3] += 1
                     continue
-                local_day = run.astimezone(ZoneInfo(row.timezone)).date()
-                if row.last_local_date == local_day:
+                if row.last_local_date == window.day:
                     continue  # already ran today, before a settings change
-                change["last_local_date"] = local_day
-                change["runs"] += 1
-                recipients[row.member_id] = (row.external_id, row.dm_channel_ref)
-                cards = planner.plan_member(row, run_at=run, now=now)
-                day = local_day.isoformat()
+                change[1] = window.day
+                change[2] += 1
+                member_id = row.member_id
+                recipients[member_id] = (row.external_id, row.dm_channel_ref)
+                cards = planner.plan_member(row, run_at=run, now=now, window=window)
                 total = len(cards)
                 for position, card in enumerate(cards, start=1):
+                    label = (position, total, card.reason)
+                    heading = headings.get(label)
+                    if heading is None:
+                        heading = headings[label] = (
+                            f"Daily drill {position}/{total} · {REASONS[card.reason]}"
+                        )
                     posts.append(
-                        {
-                            "key": f"dm:{row.member_id}:{day}:{position}",
-                            "kind": "dm",
-                            "platform": row.platform,
-                            "team_id": row.team_id,
-                            "member_id": row.member_id,
-                            "channel_ref": None,
-                            "question_id": card.question_id,
-                            "position": position,
-                            "heading": f"Daily drill {position}/{total} · {REASONS[card.reason]}",
-                            "status": "pending",
-                            "not_before": now,
-                            "created_at": now,
-                            "attempts": 0,
-                            "lease_until": lease_until,
-                        }
+                        (
+                            f"dm:{member_id}:{window.iso}:{position}",
+                            row.platform,
+                            row.team_id,
+                            member_id,
+                            card.question_id,
+                            position,
+                            heading,
+                        )
                     )
                 report.dm_runs += 1
-            await update_by_key(session, Subscription.__table__, changes)
-            inserted = {
-                key: post_id
-                for post_id, key in await insert_ignoring_conflicts(
+            report.lag_seconds = max(report.lag_seconds, (now - oldest).total_seconds())
+            await update_by_key(
+                session, Subscription.__table__, SUBSCRIPTION_CHANGES, [tuple(c) for c in changes]
+            )
+            inserted = dict(
+                await insert_rows_ignoring_conflicts(
                     session,
                     Post.__table__,
+                    DM_POST_COLUMNS,
                     posts,
+                    constants={
+                        "kind": "dm",
+                        "channel_ref": None,
+                        "status": "pending",
+                        "attempts": 0,
+                        "not_before": now,
+                        "created_at": now,
+                        "lease_until": lease_until,
+                    },
                     conflict_column="key",
-                    returning=("id", "key"),
+                    returning=("key", "id"),
                 )
-            }
-            report.posts_inserted += len(inserted)
-            report.keys.extend(p["key"] for p in posts)
-        return [
-            Outgoing(
-                post_id=inserted[post["key"]],
-                key=post["key"],
-                kind=post["kind"],
-                platform=post["platform"],
-                channel_ref=recipients[post["member_id"]][1],
-                user_ref=recipients[post["member_id"]][0],
-                member_id=post["member_id"],
-                question_id=post["question_id"],
-                heading=post["heading"],
             )
-            for post in posts
-            if post["key"] in inserted
-        ]
+            report.posts_inserted += len(inserted)
+            report.keys.extend(post[0] for post in posts)
+        claimed = []
+        for key, platform, _team, member_id, question_id, _position, heading in posts:
+            post_id = inserted.get(key)
+            if post_id is not None:
+                user_ref, channel_ref = recipients[member_id]
+                claimed.append(
+                    Outgoing(
+                        post_id=post_id,
+                        key=key,
+                        kind="dm",
+                        platform=platform,
+                        channel_ref=channel_ref,
+                        user_ref=user_ref,
+                        member_id=member_id,
+                        question_id=question_id,
+                        heading=heading,
+                    )
+                )
+        return claimed
 
     def _due_run(self, subscription: Subscription, now: datetime) -> datetime | None:
         """The run to send now (the latest one due, if not too late), or None to skip."""
@@ -507,7 +574,13 @@ class Planner:
 
     @classmethod
     async def load(
-        cls, session: AsyncSession, *, service, member_ids: list[int], now: datetime
+        cls,
+        session: AsyncSession,
+        *,
+        service,
+        member_ids: list[int],
+        now: datetime,
+        pool: CandidatePool | None = None,
     ) -> Planner:
         rules: SelectionRules = service.rules
         due: dict[int, dict[str, datetime]] = defaultdict(dict)
@@ -538,7 +611,11 @@ class Planner:
         ):
             reviews[member_id].append(at)
         return cls(
-            pool=await candidate_pool(session), rules=rules, due=due, shown=shown, reviews=reviews
+            pool=pool if pool is not None else await candidate_pool(session),
+            rules=rules,
+            due=due,
+            shown=shown,
+            reviews=reviews,
         )
 
     def _filters(self, tracks: tuple, level: str, companies: tuple) -> tuple[Filters, ...]:
@@ -554,14 +631,16 @@ class Planner:
             self._filter_cache[key] = found
         return found
 
-    def plan_member(self, subscription, *, run_at: datetime, now: datetime) -> list[PlannedCard]:
-        """Cards for one run; `subscription` is a Subscription or a row of its columns."""
-        zone = ZoneInfo(subscription.timezone)
-        local_day = run_at.astimezone(zone).date()
-        midnight = datetime.combine(local_day, time(), tzinfo=zone)
-        end_of_day = datetime.combine(local_day + timedelta(days=1), time(), tzinfo=zone)
+    def plan_member(
+        self, subscription, *, run_at: datetime, now: datetime, window: DayWindow | None = None
+    ) -> list[PlannedCard]:
+        """Cards for one run; `subscription` is a Subscription or a row of its columns.
+
+        `window` is the run's local day, when the caller has it already.
+        """
+        window = window or DayWindow.of(run_at, subscription.timezone)
         member_id = subscription.member_id
-        reviews_today = sum(1 for at in self.reviews.get(member_id, ()) if at >= midnight)
+        reviews_today = sum(1 for at in self.reviews.get(member_id, ()) if at >= window.midnight)
         due = self.due.get(member_id, {})
         shown = self.shown.get(member_id, {})
         tracks = tuple(subscription.tracks or ())
@@ -571,7 +650,6 @@ class Planner:
             ("quickfire", subscription.quickfire_count),
             ("screening", subscription.screening_count),
         )
-        day = local_day.isoformat()
         for level, count in slots:
             if count <= 0:
                 continue
@@ -587,9 +665,9 @@ class Planner:
                     filters=filters,
                     rules=self.rules,
                     reviews_today=reviews_today,
-                    seed=f"{member_id}:{day}:{level}",
+                    seed=f"{member_id}:{window.iso}:{level}",
                     exclude={p.question_id for p in picked},
-                    due_by=end_of_day,
+                    due_by=window.end,
                 )
                 if len(picked) >= count:
                     break

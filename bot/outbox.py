@@ -10,6 +10,7 @@ becomes ``failed`` and is logged. Nothing is dropped quietly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,8 @@ from bot.storage.models import POST_IS_PENDING, Channel, Member, Post, Question
 
 logger = logging.getLogger(__name__)
 
+ALL_GRADES = tuple(Grade)  # the reaction hints on a card, in button order
+
 
 @dataclass(frozen=True)
 class OutboxPolicy:
@@ -37,6 +40,7 @@ class OutboxPolicy:
     lease: timedelta = timedelta(minutes=2)
     retry_after_tries: int = 3
     concurrency: int = 8
+    record_every: timedelta = timedelta(seconds=1)  # while a long batch is still sending
     reaction_hints: str = "all"  # "all", "channels" (not on DM cards) or "none"
 
     def hints_on(self, kind: str) -> bool:
@@ -65,8 +69,8 @@ def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
 
 
 @dataclass(frozen=True, slots=True)
-class _Face:
-    """What every card of one question shows, read once per batch rather than per card."""
+class CardFace:
+    """What every card of one question shows, read once per run rather than per card."""
 
     question_id: str
     track: str
@@ -76,7 +80,7 @@ class _Face:
     companies: tuple[str, ...]
 
 
-def _card(post: Outgoing, face: _Face) -> QuestionCard:
+def _card(post: Outgoing, face: CardFace) -> QuestionCard:
     return QuestionCard(
         post_id=post.post_id,
         question_id=face.question_id,
@@ -89,7 +93,7 @@ def _card(post: Outgoing, face: _Face) -> QuestionCard:
     )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outgoing:
     """A post to send, with what sending needs (a DM has no channel until first sent)."""
 
@@ -127,6 +131,40 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
 
+    @classmethod
+    def of(cls, jobs: Sequence[_Job]) -> DeliveryReport:
+        sent = sum(1 for job in jobs if job.sent)
+        failed = sum(1 for job in jobs if job.error and job.error.permanent)
+        return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+
+
+async def load_card_faces(
+    session: AsyncSession, ids: Iterable[str | None] | None = None
+) -> dict[str, CardFace]:
+    """The faces of the given questions, or of every active one when `ids` is None."""
+    query = select(
+        Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
+    )
+    if ids is None:
+        query = query.where(Question.active)
+    else:
+        query = query.where(Question.id.in_({i for i in ids if i is not None}))
+    return {
+        question_id: card_face(question_id, track, level, time_limit_s, data)
+        for question_id, track, level, time_limit_s, data in await session.execute(query)
+    }
+
+
+def card_face(question_id: str, track: str, level: str, time_limit_s: int, data: dict) -> CardFace:
+    return CardFace(
+        question_id=question_id,
+        track=track,
+        level=level,
+        time_limit_s=time_limit_s,
+        prompt=data["prompt"],
+        companies=tuple(data.get("companies") or ()),
+    )
+
 
 class Outbox:
     def __init__(
@@ -145,7 +183,6 @@ class Outbox:
         self._ports = ports
         self._clock = clock
         self._limiters = dict(limiters or {})
-        self._policy = policy
         self.policy = policy
         self._postgres = postgres
         self.totals = {"sent": 0, "failed": 0, "retrying": 0}
@@ -177,10 +214,7 @@ class Outbox:
         return jobs[0].sent if jobs else None
 
     async def deliver_many(self, post_ids: Sequence[int]) -> DeliveryReport:
-        jobs = await self._send(post_ids)
-        sent = sum(1 for job in jobs if job.sent)
-        failed = sum(1 for job in jobs if job.error and job.error.permanent)
-        return DeliveryReport(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+        return DeliveryReport.of(await self._send(post_ids))
 
     async def resume_pending(self, *, limit: int = 5000) -> int:
         """Send what is pending and due (a restart's leftovers, retries); returns how many sent."""
@@ -215,34 +249,90 @@ class Outbox:
         await self.send_jobs(jobs)
         return jobs
 
-    async def send_claimed(self, posts: Sequence[Outgoing]) -> DeliveryReport:
-        """Send posts the caller inserted already leased (the daily dispatch does)."""
+    async def send_claimed(
+        self, posts: Sequence[Outgoing], *, faces: Mapping[str, CardFace] | None = None
+    ) -> DeliveryReport:
+        """Send posts the caller inserted already leased (the daily dispatch does).
+
+        `faces` may hold the cards' questions already (the dispatch reads them once a tick).
+        """
         if not posts:
             return DeliveryReport()
-        async with transaction(self._sessions) as session:
-            questions = await self._questions(session, {p.question_id for p in posts})
-        jobs = [self._job(post, questions) for post in posts]
+        if faces is None:
+            async with transaction(self._sessions) as session:
+                faces = await load_card_faces(session, {p.question_id for p in posts})
+        jobs = [self._job(post, faces) for post in posts]
         await self.send_jobs(jobs)
-        sent = sum(1 for job in jobs if job.sent)
-        failed = sum(1 for job in jobs if job.error and job.error.permanent)
-        return DeliveryReport(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+        return DeliveryReport.of(jobs)
+
+    def hold(self, post_ids: Iterable[int]) -> None:
+        """Mark posts as leased by this process: their leases are renewed while it still
+        works on them, and given back if it stops before recording them."""
+        self._held.update(post_ids)
 
     async def send_jobs(self, jobs: list[_Job]) -> None:
-        """Send with a few workers (not a task per message), then record every outcome."""
+        """Send, then record every outcome."""
+        self.hold(job.post_id for job in jobs)
+        await self._record(await self._transmit(jobs))
+
+    async def _transmit(self, jobs: list[_Job]) -> list[_Job]:
+        """Send with a few workers (not a task per message); returns what is left to record.
+
+        Each card gets its grade hints as soon as it is sent. While a long batch is still
+        going (platform rate limits make a big team's take minutes), what has been sent is
+        recorded every `record_every`, so a member can grade the first card before the last
+        one goes out, and the leases of what is still waiting are renewed.
+        """
         if not jobs:
-            return
-        held = {job.post_id for job in jobs}
-        self._held |= held
+            return []
         pending = iter(jobs)
+        done: list[_Job] = []
+        finished = asyncio.Event()
 
         async def worker() -> None:
             for job in pending:
                 await self._send_one(job)
+                await self._after_send(job)
+                done.append(job)
 
-        await asyncio.gather(*(worker() for _ in range(min(self._policy.concurrency, len(jobs)))))
-        await self._record(jobs)
-        self._held -= held
-        await self._add_grade_reactions(job for job in jobs if job.sent)
+        async def record_meanwhile() -> None:
+            renewed = self._clock.now()
+            while True:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(
+                        finished.wait(), self.policy.record_every.total_seconds()
+                    )
+                if finished.is_set():
+                    return
+                if done:
+                    sent = done[:]
+                    del done[:]
+                    await self._record(sent)
+                if self._clock.now() - renewed >= self.policy.lease / 3:
+                    renewed = self._clock.now()
+                    await self._renew_leases()
+
+        recorder = asyncio.create_task(record_meanwhile())
+        try:
+            await asyncio.gather(
+                *(worker() for _ in range(min(self.policy.concurrency, len(jobs))))
+            )
+        finally:
+            finished.set()
+            await recorder
+        return done
+
+    async def _renew_leases(self) -> None:
+        held = list(self._held)
+        if not held:
+            return
+        async with transaction(self._sessions) as session:
+            await session.execute(
+                update(Post)
+                .where(Post.id.in_(held), POST_IS_PENDING)
+                .values(lease_until=self._clock.now() + self.policy.lease)
+                .execution_options(synchronize_session=False)
+            )
 
     async def _claim(self, post_ids: Sequence[int]) -> list[_Job]:
         """Lease the still-pending posts among `post_ids` and build what to send.
@@ -280,10 +370,10 @@ class Outbox:
             await session.execute(
                 update(Post)
                 .where(Post.id.in_([p.id for p in posts]))
-                .values(lease_until=now + self._policy.lease)
+                .values(lease_until=now + self.policy.lease)
                 .execution_options(synchronize_session=False)
             )
-            questions = await self._questions(session, {p.question_id for p in posts})
+            questions = await load_card_faces(session, {p.question_id for p in posts})
             member_ids = {p.member_id for p in posts if p.member_id is not None}
             members = (
                 {
@@ -327,7 +417,7 @@ class Outbox:
         ]
 
     @staticmethod
-    def _job(post: Outgoing, questions: dict[str, _Face]) -> _Job:
+    def _job(post: Outgoing, questions: Mapping[str, CardFace]) -> _Job:
         follow_up = None
         if post.question_id is not None:
             message: Message = _card(post, questions[post.question_id])
@@ -347,32 +437,13 @@ class Outbox:
             follow_up=follow_up,
         )
 
-    async def _questions(self, session: AsyncSession, ids: set[str | None]) -> dict[str, _Face]:
-        ids = {i for i in ids if i is not None}
-        rows = await session.execute(
-            select(
-                Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
-            ).where(Question.id.in_(ids))
-        )
-        return {
-            question_id: _Face(
-                question_id=question_id,
-                track=track,
-                level=level,
-                time_limit_s=time_limit_s,
-                prompt=data["prompt"],
-                companies=tuple(data.get("companies") or ()),
-            )
-            for question_id, track, level, time_limit_s, data in rows
-        }
-
     async def _send_one(self, job: _Job) -> None:
         port = self._ports.get(job.platform)
         if port is None:
             job.error = PlatformError(f"no {job.platform} connection in this process")
             return
         limiter = self.limiter(job.platform)
-        for attempt in range(1, self._policy.retry_after_tries + 1):
+        for attempt in range(1, self.policy.retry_after_tries + 1):
             waited = await limiter.acquire(job.channel_ref or f"dm:{job.user_ref}")
             self._metrics.rate_limit_waited(platform=job.platform, seconds=waited)
             try:
@@ -396,6 +467,8 @@ class Outbox:
                 limiter.pause(error.retry_after)
 
     async def _record(self, jobs: list[_Job]) -> None:
+        if not jobs:
+            return
         now = self._clock.now()
         sent = [job for job in jobs if job.sent]
         failed = [job for job in jobs if job.error is not None]
@@ -404,14 +477,8 @@ class Outbox:
                 await update_by_key(
                     session,
                     Post.__table__,
-                    [
-                        {
-                            "id": job.post_id,
-                            "channel_ref": job.sent.channel_ref,
-                            "message_ref": job.sent.message_ref,
-                        }
-                        for job in sent
-                    ],
+                    ("channel_ref", "message_ref"),
+                    [(job.sent.channel_ref, job.sent.message_ref, job.post_id) for job in sent],
                     set_constants={
                         "status": "sent",
                         "sent_at": now,
@@ -424,17 +491,15 @@ class Outbox:
                     for job in sent
                     if job.channel_ref is None and job.member_id is not None
                 }
-                if new_dm_channels:
-                    await update_by_key(
-                        session,
-                        Member.__table__,
-                        [
-                            {"dm_channel_ref": channel, "id": member}
-                            for member, channel in new_dm_channels.items()
-                        ],
-                    )
+                await update_by_key(
+                    session,
+                    Member.__table__,
+                    ("dm_channel_ref",),
+                    [(channel, member) for member, channel in new_dm_channels.items()],
+                )
             for job in failed:
                 await self._failed(session, job, now)
+        self._held.difference_update(job.post_id for job in jobs)
         self.totals["sent"] += len(sent)
         delivered = Counter((job.platform, job.kind) for job in sent)
         for (platform, kind), count in delivered.items():
@@ -447,14 +512,14 @@ class Outbox:
         post.attempts += 1
         post.last_error = str(error)[:2000]
         post.lease_until = None
-        if error.permanent or post.attempts >= self._policy.max_attempts:
+        if error.permanent or post.attempts >= self.policy.max_attempts:
             post.status = "failed"
             self.totals["failed"] += 1
             self._metrics.post_failed(platform=post.platform, kind=post.kind)
             logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)
             await self._consequences(session, post, error, now)
             return
-        backoff = self._policy.first_backoff * (2 ** (post.attempts - 1))
+        backoff = self.policy.first_backoff * (2 ** (post.attempts - 1))
         if error.retry_after:
             backoff = max(backoff, timedelta(seconds=error.retry_after))
         post.not_before = now + backoff
@@ -534,28 +599,27 @@ class Outbox:
                     ),
                 )
 
-    async def _add_grade_reactions(self, jobs: Iterable[_Job]) -> None:
-        for job in jobs:
-            if job.follow_up is not None and job.sent is not None:
-                try:
-                    await self._ports[job.platform].upload_image(
-                        channel_ref=job.sent.channel_ref,
-                        image=job.follow_up,
-                        thread_ref=job.sent.message_ref,
-                    )
-                except PlatformError as error:
-                    logger.warning("could not upload the image for post %s: %s", job.post_id, error)
-            if not isinstance(job.message, QuestionCard) or job.sent is None:
-                continue
-            if not self._policy.hints_on(job.kind):
-                continue
-            port = self._ports[job.platform]
-            await self.limiter(job.platform).acquire(job.sent.channel_ref)
+    async def _after_send(self, job: _Job) -> None:
+        """A sent post's extras: the leaderboard's chart in its thread, a card's grade hints."""
+        if job.sent is None:
+            return
+        if job.follow_up is not None:
             try:
-                await port.add_reactions(
+                await self._ports[job.platform].upload_image(
                     channel_ref=job.sent.channel_ref,
-                    message_ref=job.sent.message_ref,
-                    grades=list(Grade),
+                    image=job.follow_up,
+                    thread_ref=job.sent.message_ref,
                 )
             except PlatformError as error:
-                logger.warning("could not add grade reactions to post %s: %s", job.post_id, error)
+                logger.warning("could not upload the image for post %s: %s", job.post_id, error)
+        if not isinstance(job.message, QuestionCard) or not self.policy.hints_on(job.kind):
+            return
+        await self.limiter(job.platform).acquire(job.sent.channel_ref)
+        try:
+            await self._ports[job.platform].add_reactions(
+                channel_ref=job.sent.channel_ref,
+                message_ref=job.sent.message_ref,
+                grades=ALL_GRADES,
+            )
+        except PlatformError as error:
+            logger.warning("could not add grade reactions to post %s: %s", job.post_id, error)

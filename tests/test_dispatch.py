@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.domain.grades import Grade
 from bot.ports import PlatformError
+from bot.storage.database import transaction
+from bot.storage.models import Grade as GradeRow
 from bot.storage.models import Member, Post, Subscription
 from tests.harness import Harness
 
@@ -384,3 +387,47 @@ async def test_two_dispatchers_on_postgresql_share_a_day(postgres_url: str) -> N
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_card_can_be_graded_while_the_rest_of_its_drill_is_still_sending(
+    harness: Harness,
+) -> None:
+    # Platform rate limits make a big team's batch take minutes. What has gone out is
+    # recorded as it goes, so a member who grades the first card at once is not told
+    # there is no such card, and the cards still waiting keep their leases.
+    outbox = harness.service.outbox
+    outbox.policy = replace(outbox.policy, record_every=timedelta(milliseconds=20), concurrency=1)
+    send_now = harness.port.send_dm
+    first_sent = asyncio.Event()
+
+    async def slow_after_the_first(**kwargs):
+        if first_sent.is_set():
+            await asyncio.sleep(0.4)
+        sent = await send_now(**kwargs)
+        first_sent.set()
+        return sent
+
+    harness.port.send_dm = slow_after_the_first
+    await harness.command(
+        "drillbot subscribe", time="08:30", timezone="UTC", days="daily", quickfire=2, screening=1
+    )
+    harness.clock.set(utc(2026, 11, 24, 8, 30))
+    dispatch = asyncio.create_task(harness.tick())
+    await first_sent.wait()
+    await asyncio.sleep(0.1)  # a few recording rounds
+    first = harness.port.cards()[0]
+    await harness.react(harness.port.delivery_of_card(first.post_id).message_ref, Grade.STRONG)
+    assert not dispatch.done()
+    assert "no card" not in harness.last_text()
+    async with transaction(harness.service.sessions) as session:
+        graded = await session.scalar(select(GradeRow).where(GradeRow.post_id == first.post_id))
+    assert graded is not None and graded.grade == Grade.STRONG.value
+
+    harness.clock.advance(timedelta(minutes=1))  # a third of the two-minute lease
+    await asyncio.sleep(0.1)
+    async with transaction(harness.service.sessions) as session:
+        waiting = (await session.scalars(select(Post).where(Post.status == "pending"))).all()
+    assert waiting and all(p.lease_until == utc(2026, 11, 24, 8, 33) for p in waiting)
+    await dispatch
+    assert len(harness.port.cards()) == 3
+    assert [p.status for p in await posts(harness)] == ["sent"] * 3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -20,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bank.loader import Bank
-from bot.bootstrap import App, build, check_sqlite_location
+from bot.bootstrap import App, build, check_sqlite_location, freeze_startup_objects
 from bot.config import Settings
 from bot.dispatch import TickReport
 from bot.ops.health import start_health_server
@@ -108,6 +109,7 @@ async def serving(
     try:
         metrics = metrics if metrics is not None else Metrics()
         app = await build(settings, ports=ports, bank=bank, metrics=metrics, clock=clock)
+        freeze_startup_objects()
         shutdown = GracefulShutdown(signals=options.signals)
         running = Serving(app=app, shutdown=shutdown)
         health = None
@@ -152,5 +154,6 @@ async def serving(
                 await health.cleanup()
             shutdown.uninstall()
             await app.close()
+            gc.unfreeze()  # what start-up froze can be collected again
     finally:
         lock.release()

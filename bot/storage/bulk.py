@@ -25,15 +25,16 @@ def _processors(table: Table, columns: Sequence[str], dialect) -> list:
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
 
-def _rows(rows: Sequence[dict], columns: Sequence[str], processors: list) -> list[tuple]:
-    """Each row as a tuple of driver values; a value object is converted only once."""
+def _tuples(rows: Sequence[tuple], processors: list) -> list[tuple]:
+    """Each row with its values converted for the driver; a value object is converted only
+    once however many rows share it (a run's timestamps are all the same instant)."""
     converting = [(i, p) for i, p in enumerate(processors) if p is not None]
     if not converting:
-        return [tuple(row[name] for name in columns) for row in rows]
+        return list(rows)
     memo: dict[int, tuple[Any, Any]] = {}
     result = []
     for row in rows:
-        values = [row[name] for name in columns]
+        values = list(row)
         for index, process in converting:
             value = values[index]
             if value is None:
@@ -47,37 +48,54 @@ def _rows(rows: Sequence[dict], columns: Sequence[str], processors: list) -> lis
     return result
 
 
-async def insert_ignoring_conflicts(
+def _constant_values(table: Table, constants: dict[str, Any], dialect) -> tuple:
+    return tuple(
+        process(value) if process is not None and value is not None else value
+        for value, process in zip(
+            constants.values(), _processors(table, list(constants), dialect), strict=True
+        )
+    )
+
+
+async def insert_rows_ignoring_conflicts(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[dict],
+    columns: Sequence[str],
+    rows: Sequence[tuple],
     *,
+    constants: dict[str, Any] | None = None,
     conflict_column: str,
     returning: Sequence[str] = ("id",),
     chunk: int = 500,
 ) -> list[tuple]:
-    """INSERT ... ON CONFLICT (col) DO NOTHING RETURNING ...; returns the inserted rows."""
+    """INSERT ... ON CONFLICT (col) DO NOTHING RETURNING ...; returns the inserted rows.
+
+    `rows` are tuples in `columns` order; `constants` are the values every row shares
+    (converted once, not once per row).
+    """
     if not rows:
         return []
     connection = await session.connection()
     dialect = connection.dialect
-    columns = list(rows[0].keys())
-    processors = _processors(table, columns, dialect)
+    constants = dict(constants or {})
+    fixed = _constant_values(table, constants, dialect)
+    all_columns = [*columns, *constants]
+    values = [row + fixed for row in _tuples(rows, _processors(table, columns, dialect))]
     if dialect.name == "postgresql":
         return await _insert_unnest(
-            connection, table, rows, columns, processors, conflict_column, returning
+            connection, table, values, all_columns, conflict_column, returning
         )
     mark = _placeholder(dialect)
-    one = "(" + ", ".join([mark] * len(columns)) + ")"
+    one = "(" + ", ".join([mark] * len(all_columns)) + ")"
     found: list[tuple] = []
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
         sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES "
+            f"INSERT INTO {table.name} ({', '.join(all_columns)}) VALUES "
             + ", ".join([one] * len(part))
             + f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
         )
-        params = tuple(value for row in _rows(part, columns, processors) for value in row)
+        params = tuple(value for row in part for value in row)
         result = await connection.exec_driver_sql(sql, params)
         found.extend(tuple(row) for row in result.fetchall())
     return found
@@ -86,9 +104,8 @@ async def insert_ignoring_conflicts(
 async def _insert_unnest(
     connection,
     table: Table,
-    rows: Sequence[dict],
+    values: list[tuple],
     columns: list[str],
-    processors: list,
     conflict_column: str,
     returning: Sequence[str],
     chunk: int = 10_000,
@@ -103,9 +120,9 @@ async def _insert_unnest(
         f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
     )
     found: list[tuple] = []
-    for start in range(0, len(rows), chunk):
-        values = _rows(rows[start : start + chunk], columns, processors)
-        result = await connection.exec_driver_sql(sql, tuple(map(list, zip(*values, strict=True))))
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        result = await connection.exec_driver_sql(sql, tuple(map(list, zip(*part, strict=True))))
         found.extend(tuple(row) for row in result.fetchall())
     return found
 
@@ -113,31 +130,27 @@ async def _insert_unnest(
 async def update_by_key(
     session: AsyncSession,
     table: Table,
-    rows: Sequence[dict],
+    columns: Sequence[str],
+    rows: Sequence[tuple],
     *,
     key: str = "id",
     set_constants: dict[str, Any] | None = None,
 ) -> None:
     """UPDATE table SET col = value ... WHERE key = ?, one executemany for all rows.
 
-    `rows` give per-row values (and the key); `set_constants` are the same for every row.
+    Each row holds the values of `columns` in order, then its key; `set_constants` are
+    the same for every row.
     """
     if not rows:
         return
     connection = await session.connection()
     dialect = connection.dialect
     mark = _placeholder(dialect)
-    varying = [name for name in rows[0] if name != key]
     constants = dict(set_constants or {})
-    assignments = [f"{name} = {mark}" for name in varying]
-    assignments += [f"{name} = {mark}" for name in constants]
+    assignments = [f"{name} = {mark}" for name in [*columns, *constants]]
     sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = {mark}"
-    processors = _processors(table, [*varying, key], dialect)
-    fixed = tuple(
-        process(value) if process is not None and value is not None else value
-        for value, process in zip(
-            constants.values(), _processors(table, list(constants), dialect), strict=True
-        )
-    )
-    params = [(*row[:-1], *fixed, row[-1]) for row in _rows(rows, [*varying, key], processors)]
-    await connection.exec_driver_sql(sql, params)
+    values = _tuples(rows, _processors(table, [*columns, key], dialect))
+    fixed = _constant_values(table, constants, dialect)
+    if fixed:
+        values = [(*row[:-1], *fixed, row[-1]) for row in values]
+    await connection.exec_driver_sql(sql, values)
