@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
 from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
 from bot.domain.weeks import shift_week, week_label
-from bot.outbox import CardFace, Outgoing, load_card_faces
+from bot.outbox import CardFace, Outgoing, card_face
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
@@ -65,7 +65,6 @@ class TickReport:
     lag_seconds: float = 0.0
     rounds_closed: int = 0
     boards_posted: int = 0
-    keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -141,12 +140,13 @@ class BankView:
         self.faces: dict[str, CardFace] = {}
         self._loaded = False
 
-    async def load(self, session: AsyncSession) -> None:
-        if self._loaded:
-            return
-        self.faces = await load_card_faces(session)
-        self.pool = await candidate_pool(session)
-        self._loaded = True
+    async def load(self, session: AsyncSession) -> BankView:
+        if not self._loaded:
+            rows = (await session.execute(ACTIVE_QUESTION_COLUMNS)).all()
+            self.pool = CandidatePool(candidate(row) for row in rows)
+            self.faces = {row.id: card_face(row) for row in rows}
+            self._loaded = True
+        return self
 
 
 def parse_hhmm(text: str) -> time:
@@ -187,9 +187,9 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """Claim and send everything due now. Safe to run on several instances at once."""
         report = TickReport()
-        while await self._run_channels(report):
+        bank = BankView()  # the questions are read once a tick, when anything is due
+        while await self._run_channels(report, bank):
             pass
-        bank = BankView()  # the questions are read once a tick, when a drill is due
         while True:
             claimed = await self._claim_subscriptions(report, bank)
             if not claimed:
@@ -230,13 +230,11 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(
-        self, report: TickReport, bank: BankView | None = None
-    ) -> list[Outgoing]:
+    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[Outgoing]:
         """Claim one batch of due subscriptions: plan, insert posts, advance, all at once.
 
-        This runs for every member every day, so it works in plain tuples and computes
-        what members share (their schedule's day, the cards' headings) once per batch.
+        This runs for every member every day, so it works in plain tuples and works out
+        what members share (their schedule's day) once per batch.
         """
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
@@ -263,7 +261,6 @@ class Dispatcher:
             rows = (await session.execute(query)).all()
             if not rows:
                 return []
-            bank = bank or BankView()
             await bank.load(session)
             planner = await Planner.load(
                 session,
@@ -272,12 +269,11 @@ class Dispatcher:
                 now=now,
                 pool=bank.pool,
             )
-            posts: list[tuple] = []
-            changes: list[list] = []  # SUBSCRIPTION_CHANGES, then the id
+            posts: list[tuple] = []  # DM_POST_COLUMNS
+            changes: list[tuple] = []  # SUBSCRIPTION_CHANGES, then the id
             recipients: dict[int, tuple[str, str | None]] = {}
             # Members share schedules: work each distinct one out once per batch.
             timing: dict[tuple, tuple[datetime | None, datetime | None, DayWindow | None]] = {}
-            headings: dict[tuple[int, int, str], str] = {}
             lease_until = now + self.service.outbox.policy.lease
             oldest = rows[0].next_run_at
             for row in rows:
@@ -288,28 +284,16 @@ class Dispatcher:
                     window = DayWindow.of(run, row.timezone) if run is not None else None
                     found = timing[shape] = (run, next_subscription_run(row, after=now), window)
                 run, next_run, window = found
-                change = [next_run, row.last_local_date, row.runs, row.skipped, row.id]
-                changes.append(change)
+                last_day, runs, skipped = row.last_local_date, row.runs, row.skipped
                 if run is None or row.unreachable_at is not None:
                     report.skipped_late += run is None
-                    change[3] += 1
-                    continue
-                if row.last_local_date == window.day:
-                    continue  # already ran today, before a settings change
-                change[1] = window.day
-                change[2] += 1
-                member_id = row.member_id
-                recipients[member_id] = (row.external_id, row.dm_channel_ref)
-                cards = planner.plan_member(row, run_at=run, now=now, window=window)
-                total = len(cards)
-                for position, card in enumerate(cards, start=1):
-                    label = (position, total, card.reason)
-                    heading = headings.get(label)
-                    if heading is None:
-                        heading = headings[label] = (
-                            f"Daily drill {position}/{total} · {REASONS[card.reason]}"
-                        )
-                    posts.append(
+                    skipped += 1
+                elif last_day != window.day:  # else it ran today, before a settings change
+                    last_day, runs = window.day, runs + 1
+                    member_id = row.member_id
+                    recipients[member_id] = (row.external_id, row.dm_channel_ref)
+                    cards = planner.plan_member(row, window=window, now=now)
+                    posts.extend(
                         (
                             f"dm:{member_id}:{window.iso}:{position}",
                             row.platform,
@@ -317,14 +301,14 @@ class Dispatcher:
                             member_id,
                             card.question_id,
                             position,
-                            heading,
+                            f"Daily drill {position}/{len(cards)} · {REASONS[card.reason]}",
                         )
+                        for position, card in enumerate(cards, start=1)
                     )
-                report.dm_runs += 1
+                    report.dm_runs += 1
+                changes.append((next_run, last_day, runs, skipped, row.id))
             report.lag_seconds = max(report.lag_seconds, (now - oldest).total_seconds())
-            await update_by_key(
-                session, Subscription.__table__, SUBSCRIPTION_CHANGES, [tuple(c) for c in changes]
-            )
+            await update_by_key(session, Subscription.__table__, SUBSCRIPTION_CHANGES, changes)
             inserted = dict(
                 await insert_rows_ignoring_conflicts(
                     session,
@@ -345,7 +329,6 @@ class Dispatcher:
                 )
             )
             report.posts_inserted += len(inserted)
-            report.keys.extend(post[0] for post in posts)
         claimed = []
         for key, platform, _team, member_id, question_id, _position, heading in posts:
             post_id = inserted.get(key)
@@ -432,7 +415,7 @@ class Dispatcher:
 
     # ---- channel questions ----------------------------------------------------------
 
-    async def _run_channels(self, report: TickReport) -> bool:
+    async def _run_channels(self, report: TickReport, bank: BankView) -> bool:
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
@@ -450,7 +433,7 @@ class Dispatcher:
             channels = list(await session.scalars(query))
             if not channels:
                 return False
-            pool = await candidate_pool(session)
+            pool = (await bank.load(session)).pool
             posts = []
             for channel in channels:
                 schedule = channel_schedule(channel)
@@ -516,7 +499,6 @@ class Dispatcher:
                 report.channel_runs += 1
             ids = await insert_posts(session, posts, postgres=self._postgres)
             report.posts_inserted += len(ids)
-            report.keys.extend(p["key"] for p in posts)
         if ids:
             delivered = await self.service.outbox.deliver_many(ids)
             report.posts_sent += delivered.sent
@@ -541,15 +523,20 @@ async def insert_posts(session: AsyncSession, rows: list[dict], *, postgres: boo
     return sorted(ids)
 
 
-async def candidate_pool(session: AsyncSession) -> CandidatePool:
-    questions = await session.execute(
-        select(Question.id, Question.track, Question.level, Question.data).where(Question.active)
-    )
-    return CandidatePool(
-        Candidate(
-            qid, track, level, tuple(data.get("tags") or ()), tuple(data.get("companies") or ())
-        )
-        for qid, track, level, data in questions
+ACTIVE_QUESTION_COLUMNS = select(
+    Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
+).where(Question.active)
+
+
+def candidate(question) -> Candidate:
+    """A question row (with id, track, level and data) as selection sees it."""
+    data = question.data
+    return Candidate(
+        question.id,
+        question.track,
+        question.level,
+        tuple(data.get("tags") or ()),
+        tuple(data.get("companies") or ()),
     )
 
 
@@ -580,7 +567,7 @@ class Planner:
         service,
         member_ids: list[int],
         now: datetime,
-        pool: CandidatePool | None = None,
+        pool: CandidatePool,
     ) -> Planner:
         rules: SelectionRules = service.rules
         due: dict[int, dict[str, datetime]] = defaultdict(dict)
@@ -611,7 +598,7 @@ class Planner:
         ):
             reviews[member_id].append(at)
         return cls(
-            pool=pool if pool is not None else await candidate_pool(session),
+            pool=pool,
             rules=rules,
             due=due,
             shown=shown,
@@ -631,14 +618,9 @@ class Planner:
             self._filter_cache[key] = found
         return found
 
-    def plan_member(
-        self, subscription, *, run_at: datetime, now: datetime, window: DayWindow | None = None
-    ) -> list[PlannedCard]:
-        """Cards for one run; `subscription` is a Subscription or a row of its columns.
-
-        `window` is the run's local day, when the caller has it already.
-        """
-        window = window or DayWindow.of(run_at, subscription.timezone)
+    def plan_member(self, subscription, *, window: DayWindow, now: datetime) -> list[PlannedCard]:
+        """Cards for one run on the local day `window`; `subscription` is a Subscription or
+        a row of its columns."""
         member_id = subscription.member_id
         reviews_today = sum(1 for at in self.reviews.get(member_id, ()) if at >= window.midnight)
         due = self.due.get(member_id, {})

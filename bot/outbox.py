@@ -138,31 +138,25 @@ class DeliveryReport:
         return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
 
 
-async def load_card_faces(
-    session: AsyncSession, ids: Iterable[str | None] | None = None
-) -> dict[str, CardFace]:
-    """The faces of the given questions, or of every active one when `ids` is None."""
-    query = select(
-        Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
+async def load_card_faces(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, CardFace]:
+    """The faces of the given questions."""
+    rows = await session.execute(
+        select(
+            Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
+        ).where(Question.id.in_({i for i in ids if i is not None}))
     )
-    if ids is None:
-        query = query.where(Question.active)
-    else:
-        query = query.where(Question.id.in_({i for i in ids if i is not None}))
-    return {
-        question_id: card_face(question_id, track, level, time_limit_s, data)
-        for question_id, track, level, time_limit_s, data in await session.execute(query)
-    }
+    return {row.id: card_face(row) for row in rows}
 
 
-def card_face(question_id: str, track: str, level: str, time_limit_s: int, data: dict) -> CardFace:
+def card_face(question) -> CardFace:
+    """A question row (id, track, level, time_limit_s and data) as its cards show it."""
     return CardFace(
-        question_id=question_id,
-        track=track,
-        level=level,
-        time_limit_s=time_limit_s,
-        prompt=data["prompt"],
-        companies=tuple(data.get("companies") or ()),
+        question_id=question.id,
+        track=question.track,
+        level=question.level,
+        time_limit_s=question.time_limit_s,
+        prompt=question.data["prompt"],
+        companies=tuple(question.data.get("companies") or ()),
     )
 
 
@@ -265,18 +259,8 @@ class Outbox:
         await self.send_jobs(jobs)
         return DeliveryReport.of(jobs)
 
-    def hold(self, post_ids: Iterable[int]) -> None:
-        """Mark posts as leased by this process: their leases are renewed while it still
-        works on them, and given back if it stops before recording them."""
-        self._held.update(post_ids)
-
     async def send_jobs(self, jobs: list[_Job]) -> None:
-        """Send, then record every outcome."""
-        self.hold(job.post_id for job in jobs)
-        await self._record(await self._transmit(jobs))
-
-    async def _transmit(self, jobs: list[_Job]) -> list[_Job]:
-        """Send with a few workers (not a task per message); returns what is left to record.
+        """Send with a few workers (not a task per message), and record every outcome.
 
         Each card gets its grade hints as soon as it is sent. While a long batch is still
         going (platform rate limits make a big team's take minutes), what has been sent is
@@ -284,7 +268,8 @@ class Outbox:
         one goes out, and the leases of what is still waiting are renewed.
         """
         if not jobs:
-            return []
+            return
+        self._held.update(job.post_id for job in jobs)
         pending = iter(jobs)
         done: list[_Job] = []
         finished = asyncio.Event()
@@ -320,7 +305,7 @@ class Outbox:
         finally:
             finished.set()
             await recorder
-        return done
+        await self._record(done)
 
     async def _renew_leases(self) -> None:
         held = list(self._held)
@@ -479,7 +464,7 @@ class Outbox:
                     Post.__table__,
                     ("channel_ref", "message_ref"),
                     [(job.sent.channel_ref, job.sent.message_ref, job.post_id) for job in sent],
-                    set_constants={
+                    constants={
                         "status": "sent",
                         "sent_at": now,
                         "lease_until": None,

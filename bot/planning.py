@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from bot.dispatch import Planner, channel_schedule, subscription_schedule
+from bot.dispatch import BankView, DayWindow, Planner, channel_schedule, subscription_schedule
 from bot.domain.schedule import resolve_local
 from bot.storage.database import transaction
 from bot.storage.models import Channel, Member, Subscription
@@ -38,6 +38,7 @@ async def plan_day(service, *, day: date, member_ref: str | None = None) -> list
             query = query.where(Member.external_id == member_ref)
         pairs = (await session.execute(query)).all()
         levels = dict((await session.execute(select(QuestionRow.id, QuestionRow.level))).all())
+        pool = (await BankView().load(session)).pool
         for start in range(0, len(pairs), 500):
             batch = pairs[start : start + 500]
             earliest = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo("UTC"))
@@ -46,6 +47,7 @@ async def plan_day(service, *, day: date, member_ref: str | None = None) -> list
                 service=service,
                 member_ids=[m.id for _, m in batch],
                 now=earliest - timedelta(days=1),
+                pool=pool,
             )
             for subscription, member in batch:
                 schedule = subscription_schedule(subscription)
@@ -55,7 +57,9 @@ async def plan_day(service, *, day: date, member_ref: str | None = None) -> list
                 if paused is not None and day < paused:
                     continue
                 run_at = resolve_local(day, schedule.local_time, schedule.zone)
-                cards = planner.plan_member(subscription, run_at=run_at, now=run_at)
+                cards = planner.plan_member(
+                    subscription, window=DayWindow.of(run_at, subscription.timezone), now=run_at
+                )
                 rows.append(
                     _row(
                         "dm",

@@ -19,12 +19,13 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp import WSMsgType, web
 from aiohttp.test_utils import TestServer
 
@@ -801,3 +802,23 @@ async def run_bot(
     expected = shards if shards is not None else {0}
     await fake.wait_for(lambda: fake.connected_shards() == expected)
     return RunningBot(fake=fake, bot=bot, task=task)
+
+
+@pytest.fixture(name="fake")
+async def fake_discord_fixture() -> AsyncIterator[FakeDiscord]:
+    """The `fake` fixture: a started FakeDiscord, closed after the test."""
+    fake = await FakeDiscord().start()
+    try:
+        yield fake
+    finally:
+        await fake.close()
+
+
+@pytest.fixture(name="sharded_fake")
+async def sharded_fake_discord_fixture() -> AsyncIterator[FakeDiscord]:
+    """The `sharded_fake` fixture: a FakeDiscord that tells clients to use two shards."""
+    fake = await FakeDiscord(shards=2).start()
+    try:
+        yield fake
+    finally:
+        await fake.close()

@@ -248,6 +248,15 @@ def test_csv_without_a_header_reads_columns_by_position() -> None:
     ]
 
 
+def test_csv_row_with_an_unknown_track_is_reported_not_imported() -> None:
+    text = "prompt,answer,track\nWhat is bagging?,Averaging models fit on resamples.,biology\n"
+    result = import_text(text, source_name="team.csv", stem="team", fmt="csv", level="quickfire")
+    assert result.questions == []
+    (problem,) = result.problems
+    assert problem.line == 2
+    assert "unknown track 'biology' (one of: " in problem.message
+
+
 def test_plain_numbered_questions_keep_numbered_lists_inside_answers() -> None:
     result = imported("plain-numbered.txt", track="ml-system-design", level="staff")
     questions = by_label(result)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import discord
@@ -24,7 +23,11 @@ from adapters.discord.runner import API_URL_ENV, GATEWAY_URL_ENV, TOKEN_ENV
 from bot.commands import CORE_COMMANDS, ChoiceType, Command, CommandCatalog, IntType, Param
 from bot.config import load_settings
 from tests.cli import start_drillbot as drillbot
-from tests.discord_fakes import APPLICATION_ID, FakeDiscord
+from tests.discord_fakes import (
+    APPLICATION_ID,
+    FakeDiscord,
+    fake_discord_fixture,  # noqa: F401  (a fixture)
+)
 
 ROOT = Path(__file__).parents[1]
 
@@ -143,15 +146,6 @@ def test_the_setup_guide_states_the_current_permission_integer() -> None:
 
 
 # ---- the drillbot command ---------------------------------------------------------------
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    fake = await FakeDiscord().start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 async def test_invite_url_looks_up_the_application_with_the_token(

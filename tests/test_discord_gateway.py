@@ -32,7 +32,9 @@ from tests.discord_fakes import (
     DM_CHANNEL,
     FakeDiscord,
     RunningBot,
+    fake_discord_fixture,  # noqa: F401  (a fixture)
     run_bot,
+    sharded_fake_discord_fixture,  # noqa: F401  (a fixture)
 )
 
 ANA = 1300000000000000500
@@ -43,15 +45,6 @@ DEFERRED_WITH_SOURCE, DEFERRED_UPDATE, MESSAGE_WITH_SOURCE = 5, 6, 4
 EPHEMERAL = 64
 
 _tokens = itertools.count(1)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    fake = await FakeDiscord().start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 @pytest.fixture
@@ -87,16 +80,9 @@ async def slash(
         token=token,
     )
     overrides = {"data": {"id": str(fake.snowflake()), "type": 1, **data}} if data else None
-    if guild is None:
-        await fake.send_fixture("interaction_create_command_dm", overrides=overrides, **values)
-    else:
-        await fake.send_fixture(
-            "interaction_create_command_guild",
-            overrides=overrides,
-            guild_id=guild,
-            member_permissions=permissions,
-            **values,
-        )
+    await interaction(
+        fake, "command", guild=guild, permissions=permissions, overrides=overrides, **values
+    )
     return token
 
 
@@ -119,16 +105,23 @@ async def press(
         custom_id=custom_id,
         message=message,
     )
+    await interaction(fake, "button", guild=guild, permissions=VIEW_SEND_REACT, **values)
+    return token
+
+
+async def interaction(
+    fake: FakeDiscord, kind: str, *, guild: int | None, permissions: int, **values: Any
+) -> None:
+    """The recorded INTERACTION_CREATE of this kind, in a DM or (with `guild`) a server."""
     if guild is None:
-        await fake.send_fixture("interaction_create_button_dm", **values)
+        await fake.send_fixture(f"interaction_create_{kind}_dm", **values)
     else:
         await fake.send_fixture(
-            "interaction_create_button_guild",
+            f"interaction_create_{kind}_guild",
             guild_id=guild,
-            member_permissions=VIEW_SEND_REACT,
+            member_permissions=permissions,
             **values,
         )
-    return token
 
 
 async def react(
@@ -442,15 +435,6 @@ async def test_a_member_who_refuses_dms_is_told_once_in_the_channel_and_marked(
         failed = list(await session.scalars(select(Post).where(Post.status == "failed")))
     assert ben.unreachable_at is not None
     assert failed and all("50007" in (p.last_error or "") for p in failed)
-
-
-@pytest.fixture
-async def sharded_fake() -> AsyncIterator[FakeDiscord]:
-    fake = await FakeDiscord(shards=2).start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 async def test_auto_sharding_connects_every_shard_and_serves_each(

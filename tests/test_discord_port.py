@@ -23,6 +23,7 @@ from tests.discord_fakes import (
     APPLICATION_ID,
     THREAD_CHANNEL,
     FakeDiscord,
+    fake_discord_fixture,  # noqa: F401  (a fixture)
     load_fixture,
 )
 
@@ -49,15 +50,6 @@ REVEAL = AnswerReveal(
     answer="Gradients of the loss with respect to every weight, by the chain rule.",
     rubric={Grade.STRONG: "Chain rule and cost", Grade.LEAN: "Chain rule", Grade.NO: "Neither"},
 )
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    fake = await FakeDiscord().start()
-    try:
-        yield fake
-    finally:
-        await fake.close()
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ import discord
 
 from adapters.discord.render import render
 from adapters.dm_channels import DmChannels
+from adapters.platform_errors import platform_errors
 from bot.domain.grades import Grade
 from bot.events import Conversation
 from bot.messages import Image, Message, QuestionCard
@@ -92,16 +92,11 @@ def _retry_after(error: discord.HTTPException) -> float:
         return 1.0
 
 
-@contextmanager
-def _as_platform_errors(action: str) -> Iterator[None]:
-    try:
-        yield
-    except PlatformError:
-        raise
-    except (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError) as error:
-        raise platform_error(error, action=action) from error
-    except ValueError as error:
-        raise platform_error(error, action=action) from error
+_LIBRARY_ERRORS = (TimeoutError, discord.DiscordException, aiohttp.ClientError, OSError, ValueError)
+
+
+def _as_platform_errors(action: str):
+    return platform_errors(action, caught=_LIBRARY_ERRORS, convert=platform_error)
 
 
 def snowflake(ref: str) -> int:

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -36,6 +35,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from adapters.dm_channels import DmChannels
+from adapters.platform_errors import platform_errors
 from adapters.slack.render import render
 from bot.commands import CORE_COMMANDS, CommandCatalog
 from bot.domain.grades import Grade
@@ -139,14 +139,11 @@ def _retry_after(response: Any) -> float:
     return 1.0
 
 
-@contextmanager
-def _as_platform_errors(action: str) -> Iterator[None]:
-    try:
-        yield
-    except PlatformError:
-        raise
-    except (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError, TimeoutError) as error:
-        raise platform_error(error, action=action) from error
+_LIBRARY_ERRORS = (SlackApiError, SlackRequestError, aiohttp.ClientError, OSError, TimeoutError)
+
+
+def _as_platform_errors(action: str):
+    return platform_errors(action, caught=_LIBRARY_ERRORS, convert=platform_error)
 
 
 def _dm_closed(error: PlatformError) -> PlatformError:

@@ -67,29 +67,22 @@ def _row(parsed: Parsed, row: dict[str, str], width: int, line: int, number: int
             )
         )
         return
-    track = level = None
-    if row.get("track"):
-        track = normalise_track(row["track"])
-        if track is None:
-            parsed.problems.append(
-                Problem(
-                    line,
-                    f"unknown track {row['track']!r} (one of: {', '.join(TRACKS)})",
-                    excerpt(prompt),
+    chosen: dict[str, str | None] = {"track": None, "level": None}
+    for field, normalise, allowed in (
+        ("track", normalise_track, TRACKS),
+        ("level", normalise_level, LEVELS),
+    ):
+        if row.get(field):
+            chosen[field] = normalise(row[field])
+            if chosen[field] is None:
+                parsed.problems.append(
+                    Problem(
+                        line,
+                        f"unknown {field} {row[field]!r} (one of: {', '.join(allowed)})",
+                        excerpt(prompt),
+                    )
                 )
-            )
-            return
-    if row.get("level"):
-        level = normalise_level(row["level"])
-        if level is None:
-            parsed.problems.append(
-                Problem(
-                    line,
-                    f"unknown level {row['level']!r} (one of: {', '.join(LEVELS)})",
-                    excerpt(prompt),
-                )
-            )
-            return
+                return
     parsed.drafts.append(
-        Draft(line=line, label=f"R{number}", prompt=prompt, answer=answer, track=track, level=level)
+        Draft(line=line, label=f"R{number}", prompt=prompt, answer=answer, **chosen)
     )

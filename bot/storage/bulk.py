@@ -134,19 +134,19 @@ async def update_by_key(
     rows: Sequence[tuple],
     *,
     key: str = "id",
-    set_constants: dict[str, Any] | None = None,
+    constants: dict[str, Any] | None = None,
 ) -> None:
     """UPDATE table SET col = value ... WHERE key = ?, one executemany for all rows.
 
-    Each row holds the values of `columns` in order, then its key; `set_constants` are
-    the same for every row.
+    Each row holds the values of `columns` in order, then its key; `constants` are
+    the same for every row (converted once, not once per row).
     """
     if not rows:
         return
     connection = await session.connection()
     dialect = connection.dialect
     mark = _placeholder(dialect)
-    constants = dict(set_constants or {})
+    constants = dict(constants or {})
     assignments = [f"{name} = {mark}" for name in [*columns, *constants]]
     sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = {mark}"
     values = _tuples(rows, _processors(table, [*columns, key], dialect))
