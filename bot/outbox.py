@@ -262,10 +262,11 @@ class Outbox:
     async def send_jobs(self, jobs: list[_Job]) -> None:
         """Send with a few workers (not a task per message), and record every outcome.
 
-        Each card gets its grade hints as soon as it is sent. While a long batch is still
-        going (platform rate limits make a big team's take minutes), what has been sent is
-        recorded every `record_every`, so a member can grade the first card before the last
-        one goes out, and the leases of what is still waiting are renewed.
+        While a long batch is still going (platform rate limits make a big team's take
+        minutes), what has been sent is recorded every `record_every`, so a member can grade
+        the first card before the last one goes out, and the leases of what is still
+        waiting are renewed. A card gets its grade hints once it is recorded: a reaction on
+        a hint always finds its card.
         """
         if not jobs:
             return
@@ -277,7 +278,6 @@ class Outbox:
         async def worker() -> None:
             for job in pending:
                 await self._send_one(job)
-                await self._after_send(job)
                 done.append(job)
 
         async def record_meanwhile() -> None:
@@ -292,7 +292,7 @@ class Outbox:
                 if done:
                     sent = done[:]
                     del done[:]
-                    await self._record(sent)
+                    await self._record_and_finish(sent)
                 if self._clock.now() - renewed >= self.policy.lease / 3:
                     renewed = self._clock.now()
                     await self._renew_leases()
@@ -305,7 +305,12 @@ class Outbox:
         finally:
             finished.set()
             await recorder
-        await self._record(done)
+        await self._record_and_finish(done)
+
+    async def _record_and_finish(self, jobs: list[_Job]) -> None:
+        await self._record(jobs)
+        for job in jobs:
+            await self._after_recording(job)
 
     async def _renew_leases(self) -> None:
         held = list(self._held)
@@ -584,7 +589,7 @@ class Outbox:
                     ),
                 )
 
-    async def _after_send(self, job: _Job) -> None:
+    async def _after_recording(self, job: _Job) -> None:
         """A sent post's extras: the leaderboard's chart in its thread, a card's grade hints."""
         if job.sent is None:
             return

@@ -14,6 +14,7 @@ from bot.ports import PlatformError
 from bot.storage.database import transaction
 from bot.storage.models import Grade as GradeRow
 from bot.storage.models import Member, Post, Subscription
+from bot.storage.repository import find_post_by_message
 from tests.harness import Harness
 
 
@@ -432,3 +433,27 @@ async def test_a_card_can_be_graded_while_the_rest_of_its_drill_is_still_sending
     await dispatch
     assert len(harness.port.cards()) == 3
     assert [p.status for p in await posts(harness)] == ["sent"] * 3
+
+
+async def test_grade_hints_appear_only_on_cards_a_reaction_can_find(harness: Harness) -> None:
+    # A member may react the moment the bot's hint reactions appear: by then the card's
+    # message must be on record, or the reaction would be answered with "no such card".
+    found_when_hinted: list[bool] = []
+    add_hints = harness.port.add_reactions
+
+    async def checking(*, channel_ref: str, message_ref: str, grades) -> None:
+        async with transaction(harness.service.sessions) as session:
+            post = await find_post_by_message(
+                session, platform="fake", message_ref=message_ref, channel_ref=channel_ref
+            )
+        found_when_hinted.append(post is not None and post.status == "sent")
+        await add_hints(channel_ref=channel_ref, message_ref=message_ref, grades=grades)
+
+    harness.port.add_reactions = checking
+    await harness.command(
+        "drillbot subscribe", time="08:30", timezone="UTC", days="daily", quickfire=2, screening=1
+    )
+    harness.clock.set(utc(2026, 11, 23, 8, 30))
+    await harness.tick()
+    assert len(harness.port.cards()) == 3
+    assert found_when_hinted == [True, True, True]
