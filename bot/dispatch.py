@@ -26,7 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
 from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
 from bot.domain.weeks import shift_week, week_label
-from bot.outbox import CardFace, Outgoing, card_face
+from bot.messages import QuestionCard, QuestionFace
+from bot.outbox import Delivery, question_face
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
@@ -137,14 +138,14 @@ class BankView:
 
     def __init__(self) -> None:
         self.pool = CandidatePool(())
-        self.faces: dict[str, CardFace] = {}
+        self.faces: dict[str, QuestionFace] = {}
         self._loaded = False
 
     async def load(self, session: AsyncSession) -> BankView:
         if not self._loaded:
             rows = (await session.execute(ACTIVE_QUESTION_COLUMNS)).all()
             self.pool = CandidatePool(candidate(row) for row in rows)
-            self.faces = {row.id: card_face(row) for row in rows}
+            self.faces = {row.id: question_face(row) for row in rows}
             self._loaded = True
         return self
 
@@ -194,7 +195,7 @@ class Dispatcher:
             claimed = await self._claim_subscriptions(report, bank)
             if not claimed:
                 break
-            delivered = await self.service.outbox.send_claimed(claimed, faces=bank.faces)
+            delivered = await self.service.outbox.send_claimed(claimed)
             report.posts_sent += delivered.sent
         report.rounds_closed += await maintain_rounds(self.service)
         report.boards_posted += await self._post_boards()
@@ -230,7 +231,7 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[Outgoing]:
+    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[Delivery]:
         """Claim one batch of due subscriptions: plan, insert posts, advance, all at once.
 
         This runs for every member every day, so it works in plain tuples and works out
@@ -330,22 +331,14 @@ class Dispatcher:
             )
             report.posts_inserted += len(inserted)
         claimed = []
+        faces = bank.faces
         for key, platform, _team, member_id, question_id, _position, heading in posts:
             post_id = inserted.get(key)
             if post_id is not None:
                 user_ref, channel_ref = recipients[member_id]
+                card = QuestionCard(post_id, faces[question_id], heading)
                 claimed.append(
-                    Outgoing(
-                        post_id=post_id,
-                        key=key,
-                        kind="dm",
-                        platform=platform,
-                        channel_ref=channel_ref,
-                        user_ref=user_ref,
-                        member_id=member_id,
-                        question_id=question_id,
-                        heading=heading,
-                    )
+                    Delivery(post_id, "dm", platform, card, channel_ref, user_ref, member_id)
                 )
         return claimed
 

@@ -8,16 +8,50 @@ from dataclasses import dataclass, field
 from bot.domain.grades import Grade
 
 
-@dataclass(frozen=True, kw_only=True)
-class QuestionCard:
-    post_id: int
+@dataclass(frozen=True, slots=True)
+class QuestionFace:
+    """What every card of one question shows, whoever it is sent to."""
+
     question_id: str
     track: str
     level: str
     time_limit_s: int
     prompt: str
+    companies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionCard:
+    """One question sent as one post. A daily run sends hundreds of thousands of cards,
+    so each holds its question's shared face rather than a copy of every field."""
+
+    post_id: int
+    question: QuestionFace
     heading: str = ""
-    companies: Sequence[str] = ()
+
+    @property
+    def question_id(self) -> str:
+        return self.question.question_id
+
+    @property
+    def track(self) -> str:
+        return self.question.track
+
+    @property
+    def level(self) -> str:
+        return self.question.level
+
+    @property
+    def time_limit_s(self) -> int:
+        return self.question.time_limit_s
+
+    @property
+    def prompt(self) -> str:
+        return self.question.prompt
+
+    @property
+    def companies(self) -> tuple[str, ...]:
+        return self.question.companies
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,7 +21,15 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
-from bot.messages import Image, LeaderboardRow, LeaderboardView, Message, QuestionCard, Text
+from bot.messages import (
+    Image,
+    LeaderboardRow,
+    LeaderboardView,
+    Message,
+    QuestionCard,
+    QuestionFace,
+    Text,
+)
 from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError, Sent
 from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.bulk import update_by_key
@@ -68,53 +76,12 @@ def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
     return view, chart
 
 
-@dataclass(frozen=True, slots=True)
-class CardFace:
-    """What every card of one question shows, read once per run rather than per card."""
-
-    question_id: str
-    track: str
-    level: str
-    time_limit_s: int
-    prompt: str
-    companies: tuple[str, ...]
-
-
-def _card(post: Outgoing, face: CardFace) -> QuestionCard:
-    return QuestionCard(
-        post_id=post.post_id,
-        question_id=face.question_id,
-        track=face.track,
-        level=face.level,
-        time_limit_s=face.time_limit_s,
-        prompt=face.prompt,
-        heading=post.heading,
-        companies=face.companies,
-    )
-
-
 @dataclass(slots=True)
-class Outgoing:
-    """A post to send, with what sending needs (a DM has no channel until first sent)."""
+class Delivery:
+    """One post on its way out: the message, where it goes, and how sending went."""
 
     post_id: int
-    key: str
     kind: str  # Post.kind: dm, channel, drill, mock, board...
-    platform: str
-    channel_ref: str | None
-    user_ref: str
-    member_id: int | None
-    question_id: str | None
-    heading: str = ""
-    text: str | None = None
-    payload: dict | None = None
-
-
-@dataclass
-class _Job:
-    post_id: int
-    key: str
-    kind: str
     platform: str
     message: Message
     channel_ref: str | None  # None: a DM that has no cached channel yet
@@ -132,25 +99,25 @@ class DeliveryReport:
     retrying: int = 0
 
     @classmethod
-    def of(cls, jobs: Sequence[_Job]) -> DeliveryReport:
+    def of(cls, jobs: Sequence[Delivery]) -> DeliveryReport:
         sent = sum(1 for job in jobs if job.sent)
         failed = sum(1 for job in jobs if job.error and job.error.permanent)
         return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
 
 
-async def load_card_faces(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, CardFace]:
+async def load_faces(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, QuestionFace]:
     """The faces of the given questions."""
     rows = await session.execute(
         select(
             Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
         ).where(Question.id.in_({i for i in ids if i is not None}))
     )
-    return {row.id: card_face(row) for row in rows}
+    return {row.id: question_face(row) for row in rows}
 
 
-def card_face(question) -> CardFace:
+def question_face(question) -> QuestionFace:
     """A question row (id, track, level, time_limit_s and data) as its cards show it."""
-    return CardFace(
+    return QuestionFace(
         question_id=question.id,
         track=question.track,
         level=question.level,
@@ -238,28 +205,17 @@ class Outbox:
 
     # ---- the three steps: claim, send, record ---------------------------------------
 
-    async def _send(self, post_ids: Sequence[int]) -> list[_Job]:
+    async def _send(self, post_ids: Sequence[int]) -> list[Delivery]:
         jobs = await self._claim(post_ids)
         await self.send_jobs(jobs)
         return jobs
 
-    async def send_claimed(
-        self, posts: Sequence[Outgoing], *, faces: Mapping[str, CardFace] | None = None
-    ) -> DeliveryReport:
-        """Send posts the caller inserted already leased (the daily dispatch does).
-
-        `faces` may hold the cards' questions already (the dispatch reads them once a tick).
-        """
-        if not posts:
-            return DeliveryReport()
-        if faces is None:
-            async with transaction(self._sessions) as session:
-                faces = await load_card_faces(session, {p.question_id for p in posts})
-        jobs = [self._job(post, faces) for post in posts]
+    async def send_claimed(self, jobs: list[Delivery]) -> DeliveryReport:
+        """Send posts the caller inserted already leased (the daily dispatch does)."""
         await self.send_jobs(jobs)
         return DeliveryReport.of(jobs)
 
-    async def send_jobs(self, jobs: list[_Job]) -> None:
+    async def send_jobs(self, jobs: list[Delivery]) -> None:
         """Send with a few workers (not a task per message), and record every outcome.
 
         While a long batch is still going (platform rate limits make a big team's take
@@ -272,7 +228,7 @@ class Outbox:
             return
         self._held.update(job.post_id for job in jobs)
         pending = iter(jobs)
-        done: list[_Job] = []
+        done: list[Delivery] = []
         finished = asyncio.Event()
 
         async def worker() -> None:
@@ -307,7 +263,7 @@ class Outbox:
             await recorder
         await self._record_and_finish(done)
 
-    async def _record_and_finish(self, jobs: list[_Job]) -> None:
+    async def _record_and_finish(self, jobs: list[Delivery]) -> None:
         await self._record(jobs)
         for job in jobs:
             await self._after_recording(job)
@@ -324,7 +280,7 @@ class Outbox:
                 .execution_options(synchronize_session=False)
             )
 
-    async def _claim(self, post_ids: Sequence[int]) -> list[_Job]:
+    async def _claim(self, post_ids: Sequence[int]) -> list[Delivery]:
         """Lease the still-pending posts among `post_ids` and build what to send.
 
         Plain column queries rather than ORM objects: a daily run claims hundreds of
@@ -335,7 +291,6 @@ class Outbox:
             query = (
                 select(
                     Post.id,
-                    Post.key,
                     Post.kind,
                     Post.platform,
                     Post.channel_ref,
@@ -363,7 +318,7 @@ class Outbox:
                 .values(lease_until=now + self.policy.lease)
                 .execution_options(synchronize_session=False)
             )
-            questions = await load_card_faces(session, {p.question_id for p in posts})
+            faces = await load_faces(session, {p.question_id for p in posts})
             member_ids = {p.member_id for p in posts if p.member_id is not None}
             members = (
                 {
@@ -379,55 +334,31 @@ class Outbox:
                 if member_ids
                 else {}
             )
-        return [
-            self._job(
-                Outgoing(
+        jobs = []
+        for post in posts:
+            member = members.get(post.member_id)
+            follow_up = None
+            if post.question_id is not None:
+                message: Message = QuestionCard(post.id, faces[post.question_id], post.heading)
+            elif post.payload and post.payload.get("type") == "leaderboard":
+                message, follow_up = leaderboard_messages(post.payload)
+            else:
+                message = Text(text=post.text or "")
+            jobs.append(
+                Delivery(
                     post_id=post.id,
-                    key=post.key,
                     kind=post.kind,
                     platform=post.platform,
-                    channel_ref=post.channel_ref
-                    or (
-                        members[post.member_id].dm_channel_ref
-                        if post.member_id in members
-                        else None
-                    ),
-                    user_ref=members[post.member_id].external_id
-                    if post.member_id in members
-                    else "",
+                    message=message,
+                    channel_ref=post.channel_ref or (member.dm_channel_ref if member else None),
+                    user_ref=member.external_id if member else "",
                     member_id=post.member_id,
-                    question_id=post.question_id,
-                    heading=post.heading,
-                    text=post.text,
-                    payload=post.payload,
-                ),
-                questions,
+                    follow_up=follow_up,
+                )
             )
-            for post in posts
-        ]
+        return jobs
 
-    @staticmethod
-    def _job(post: Outgoing, questions: Mapping[str, CardFace]) -> _Job:
-        follow_up = None
-        if post.question_id is not None:
-            message: Message = _card(post, questions[post.question_id])
-        elif post.payload and post.payload.get("type") == "leaderboard":
-            message, follow_up = leaderboard_messages(post.payload)
-        else:
-            message = Text(text=post.text or "")
-        return _Job(
-            post_id=post.post_id,
-            key=post.key,
-            kind=post.kind,
-            platform=post.platform,
-            message=message,
-            channel_ref=post.channel_ref,
-            user_ref=post.user_ref,
-            member_id=post.member_id,
-            follow_up=follow_up,
-        )
-
-    async def _send_one(self, job: _Job) -> None:
+    async def _send_one(self, job: Delivery) -> None:
         port = self._ports.get(job.platform)
         if port is None:
             job.error = PlatformError(f"no {job.platform} connection in this process")
@@ -456,7 +387,7 @@ class Outbox:
                 )
                 limiter.pause(error.retry_after)
 
-    async def _record(self, jobs: list[_Job]) -> None:
+    async def _record(self, jobs: list[Delivery]) -> None:
         if not jobs:
             return
         now = self._clock.now()
@@ -495,7 +426,7 @@ class Outbox:
         for (platform, kind), count in delivered.items():
             self._metrics.post_sent(platform=platform, kind=kind, count=count)
 
-    async def _failed(self, session: AsyncSession, job: _Job, now: datetime) -> None:
+    async def _failed(self, session: AsyncSession, job: Delivery, now: datetime) -> None:
         post = await session.get(Post, job.post_id)
         error = job.error
         assert post is not None and error is not None
@@ -589,7 +520,7 @@ class Outbox:
                     ),
                 )
 
-    async def _after_recording(self, job: _Job) -> None:
+    async def _after_recording(self, job: Delivery) -> None:
         """A sent post's extras: the leaderboard's chart in its thread, a card's grade hints."""
         if job.sent is None:
             return

@@ -17,7 +17,7 @@ from adapters.discord.runner import discord_endpoints
 from adapters.discord.translate import command_event
 from bot.domain.grades import Grade
 from bot.events import Conversation
-from bot.messages import AnswerReveal, Image, QuestionCard, Text
+from bot.messages import AnswerReveal, Image, QuestionCard, QuestionFace, Text
 from bot.ports import PlatformError
 from tests.discord_fakes import (
     APPLICATION_ID,
@@ -34,11 +34,13 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 def card(post_id: int = 7) -> QuestionCard:
     return QuestionCard(
         post_id=post_id,
-        question_id="t-backprop",
-        track="deep-learning",
-        level="screening",
-        time_limit_s=120,
-        prompt="What does backpropagation compute, and how?",
+        question=QuestionFace(
+            question_id="t-backprop",
+            track="deep-learning",
+            level="screening",
+            time_limit_s=120,
+            prompt="What does backpropagation compute, and how?",
+        ),
         heading="Drill 1/1 · new",
     )
 

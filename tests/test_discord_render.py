@@ -26,6 +26,7 @@ from bot.messages import (
     LeaderboardRow,
     LeaderboardView,
     QuestionCard,
+    QuestionFace,
     Text,
 )
 from tests.discord_fakes import BOT_ID, load_fixture
@@ -48,13 +49,15 @@ def test_every_bundled_question_fits_as_card_and_answer(question) -> None:
     card = render(
         QuestionCard(
             post_id=123456,
-            question_id=question.id,
-            track=question.track,
-            level=question.level,
-            time_limit_s=question.time_budget_s,
-            prompt=question.prompt,
+            question=QuestionFace(
+                question_id=question.id,
+                track=question.track,
+                level=question.level,
+                time_limit_s=question.time_budget_s,
+                prompt=question.prompt,
+                companies=tuple(question.companies),
+            ),
             heading="Drill 1/3 · new",
-            companies=tuple(question.companies),
         )
     )
     rubric = question.rubric
@@ -83,11 +86,13 @@ def test_card_buttons_are_persistent_and_carry_the_post_id() -> None:
     rendered = render(
         QuestionCard(
             post_id=42,
-            question_id="q",
-            track="llm",
-            level="screening",
-            time_limit_s=120,
-            prompt="Why?",
+            question=QuestionFace(
+                question_id="q",
+                track="llm",
+                level="screening",
+                time_limit_s=120,
+                prompt="Why?",
+            ),
         )
     )
     view = rendered.view()

@@ -25,18 +25,21 @@ from bot.messages import (
     LeaderboardRow,
     LeaderboardView,
     QuestionCard,
+    QuestionFace,
     Text,
 )
 
 CARD = QuestionCard(
     post_id=42,
-    question_id="llm-q7",
-    track="llm",
-    level="screening",
-    time_limit_s=120,
-    prompt="Why does attention scale as O(n^2) <in> sequence length & what helps?",
+    question=QuestionFace(
+        question_id="llm-q7",
+        track="llm",
+        level="screening",
+        time_limit_s=120,
+        prompt="Why does attention scale as O(n^2) <in> sequence length & what helps?",
+        companies=("Anthropic", "Google"),
+    ),
     heading="Drill 1/3 · new",
-    companies=("Anthropic", "Google"),
 )
 REVEAL = AnswerReveal(
     post_id=42,
@@ -130,11 +133,13 @@ def test_a_card_has_a_header_the_prompt_and_four_buttons_carrying_its_post_id() 
 def test_the_header_states_the_time_budget(seconds: int, label: str) -> None:
     card = QuestionCard(
         post_id=1,
-        question_id="q",
-        track="ai-engineering",
-        level="staff",
-        time_limit_s=seconds,
-        prompt="p",
+        question=QuestionFace(
+            question_id="q",
+            track="ai-engineering",
+            level="staff",
+            time_limit_s=seconds,
+            prompt="p",
+        ),
     )
     assert render(card)["blocks"][0]["text"]["text"] == f"ai-engineering · staff · {label}"
 
@@ -159,11 +164,13 @@ def test_the_answer_shows_rubric_follow_ups_and_red_flags_with_grade_buttons() -
 def test_huge_content_still_fits_slacks_limits() -> None:
     card = QuestionCard(
         post_id=7,
-        question_id="q",
-        track="t" * 200,
-        level="l",
-        time_limit_s=60,
-        prompt="x" * 7000,
+        question=QuestionFace(
+            question_id="q",
+            track="t" * 200,
+            level="l",
+            time_limit_s=60,
+            prompt="x" * 7000,
+        ),
     )
     within_limits(render(card))
     long_answer = AnswerReveal(

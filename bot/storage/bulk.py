@@ -17,10 +17,6 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-def _placeholder(dialect) -> str:
-    return "?" if dialect.paramstyle == "qmark" else "%s"
-
-
 def _processors(table: Table, columns: Sequence[str], dialect) -> list:
     return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns]
 
@@ -79,23 +75,30 @@ async def insert_rows_ignoring_conflicts(
     dialect = connection.dialect
     constants = dict(constants or {})
     fixed = _constant_values(table, constants, dialect)
-    all_columns = [*columns, *constants]
-    values = [row + fixed for row in _tuples(rows, _processors(table, columns, dialect))]
+    values = _tuples(rows, _processors(table, columns, dialect))
     if dialect.name == "postgresql":
         return await _insert_unnest(
-            connection, table, values, all_columns, conflict_column, returning
+            connection,
+            table,
+            [row + fixed for row in values],
+            [*columns, *constants],
+            conflict_column,
+            returning,
         )
-    mark = _placeholder(dialect)
-    one = "(" + ", ".join([mark] * len(all_columns)) + ")"
+    # The shared values are bound once per statement, not once per row: SQLite binds
+    # and copies every parameter, and they are half of what an outbox row holds.
+    picked = ", ".join([*(f"column{i}" for i in range(1, len(columns) + 1)), *["?"] * len(fixed)])
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
     found: list[tuple] = []
     for start in range(0, len(values), chunk):
         part = values[start : start + chunk]
+        # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
         sql = (
-            f"INSERT INTO {table.name} ({', '.join(all_columns)}) VALUES "
-            + ", ".join([one] * len(part))
-            + f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
+            f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
+            f"SELECT {picked} FROM (VALUES {', '.join([one] * len(part))}) WHERE true "
+            f"ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
         )
-        params = tuple(value for row in part for value in row)
+        params = (*fixed, *(value for row in part for value in row))
         result = await connection.exec_driver_sql(sql, params)
         found.extend(tuple(row) for row in result.fetchall())
     return found
@@ -135,22 +138,38 @@ async def update_by_key(
     *,
     key: str = "id",
     constants: dict[str, Any] | None = None,
+    chunk: int = 1000,
 ) -> None:
-    """UPDATE table SET col = value ... WHERE key = ?, one executemany for all rows.
+    """UPDATE table SET col = value ... WHERE key = value, for many rows at once.
 
     Each row holds the values of `columns` in order, then its key; `constants` are
-    the same for every row (converted once, not once per row).
+    the same for every row (converted once, not once per row). SQLite gets one
+    ``UPDATE ... FROM (VALUES ...)`` per chunk, PostgreSQL one executemany.
     """
     if not rows:
         return
     connection = await session.connection()
     dialect = connection.dialect
-    mark = _placeholder(dialect)
     constants = dict(constants or {})
-    assignments = [f"{name} = {mark}" for name in [*columns, *constants]]
-    sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = {mark}"
     values = _tuples(rows, _processors(table, [*columns, key], dialect))
     fixed = _constant_values(table, constants, dialect)
-    if fixed:
-        values = [(*row[:-1], *fixed, row[-1]) for row in values]
-    await connection.exec_driver_sql(sql, values)
+    if dialect.name == "postgresql":
+        assignments = [f"{name} = %s" for name in [*columns, *constants]]
+        sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = %s"
+        if fixed:
+            values = [(*row[:-1], *fixed, row[-1]) for row in values]
+        await connection.exec_driver_sql(sql, values)
+        return
+    assignments = [
+        *(f"{name} = v.column{i}" for i, name in enumerate(columns, start=1)),
+        *(f"{name} = ?" for name in constants),
+    ]
+    one = "(" + ", ".join(["?"] * (len(columns) + 1)) + ")"
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        sql = (
+            f"UPDATE {table.name} SET {', '.join(assignments)} "
+            f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
+            f"WHERE {table.name}.{key} = v.column{len(columns) + 1}"
+        )
+        await connection.exec_driver_sql(sql, (*fixed, *(value for row in part for value in row)))
