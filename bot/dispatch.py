@@ -68,7 +68,7 @@ class TickReport:
     boards_posted: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PlannedCard:
     question_id: str
     reason: str
@@ -615,7 +615,8 @@ class Planner:
         """Cards for one run on the local day `window`; `subscription` is a Subscription or
         a row of its columns."""
         member_id = subscription.member_id
-        reviews_today = sum(1 for at in self.reviews.get(member_id, ()) if at >= window.midnight)
+        reviews = self.reviews.get(member_id)
+        reviews_today = sum(1 for at in reviews if at >= window.midnight) if reviews else 0
         due = self.due.get(member_id, {})
         shown = self.shown.get(member_id, {})
         tracks = tuple(subscription.tracks or ())
@@ -641,11 +642,12 @@ class Planner:
                     rules=self.rules,
                     reviews_today=reviews_today,
                     seed=f"{member_id}:{window.iso}:{level}",
-                    exclude={p.question_id for p in picked},
+                    exclude={p.question_id for p in picked} if picked else (),
                     due_by=window.end,
                 )
                 if len(picked) >= count:
                     break
-            reviews_today += sum(1 for p in picked if p.reason == "due")
-            cards.extend(PlannedCard(p.question_id, p.reason, level) for p in picked)
+            if due:
+                reviews_today += sum(1 for p in picked if p.reason == "due")
+            cards += [PlannedCard(p.question_id, p.reason, level) for p in picked]
         return cards

@@ -39,7 +39,7 @@ class Filters:
         return not self.companies or bool(set(candidate.companies) & set(self.companies))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Picked:
     question_id: str
     reason: str  # "due", "new" or "ahead"
@@ -137,11 +137,15 @@ def select_questions(
     of the member's local day, so a card FSRS wants back "tomorrow" is in tomorrow's
     drill even if that drill runs a few minutes before the exact due time.
     """
-    due_by = due_by or now
     pool = candidates if isinstance(candidates, CandidatePool) else CandidatePool(candidates)
     eligible, eligible_ids = pool.eligible(filters)
     if count <= 0 or not eligible:
         return []
+    if not due_at and not last_shown and not exclude:
+        # A member with no history: a plain sample, the common case on a big first day.
+        sample = SeededDraw(seed).sample(eligible, min(count, len(eligible)))
+        return [Picked(candidate.question_id, "new") for candidate in sample]
+    due_by = due_by or now
 
     def cooled(question_id: str) -> bool:
         shown = last_shown.get(question_id)
@@ -150,11 +154,6 @@ def select_questions(
     def outside_gap(question_id: str) -> bool:
         shown = last_shown.get(question_id)
         return shown is None or now - shown >= rules.repeat_gap
-
-    if not due_at and not last_shown and not exclude:
-        # A member with no history: a plain sample, the common case on a big first day.
-        sample = SeededDraw(seed).sample(eligible, min(count, len(eligible)))
-        return [Picked(candidate.question_id, "new") for candidate in sample]
 
     picked: list[Picked] = []
     chosen: set[str] = set()

@@ -11,6 +11,7 @@ unnest(), which psycopg parses once however many rows it carries.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table
@@ -98,7 +99,7 @@ async def insert_rows_ignoring_conflicts(
             f"SELECT {picked} FROM (VALUES {', '.join([one] * len(part))}) WHERE true "
             f"ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
         )
-        params = (*fixed, *(value for row in part for value in row))
+        params = (*fixed, *chain.from_iterable(part))
         result = await connection.exec_driver_sql(sql, params)
         found.extend(tuple(row) for row in result.fetchall())
     return found
@@ -172,4 +173,4 @@ async def update_by_key(
             f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
             f"WHERE {table.name}.{key} = v.column{len(columns) + 1}"
         )
-        await connection.exec_driver_sql(sql, (*fixed, *(value for row in part for value in row)))
+        await connection.exec_driver_sql(sql, (*fixed, *chain.from_iterable(part)))
