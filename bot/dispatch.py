@@ -16,6 +16,7 @@ import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -294,15 +295,17 @@ class Dispatcher:
                     member_id = row.member_id
                     recipients[member_id] = (row.external_id, row.dm_channel_ref)
                     cards = planner.plan_member(row, window=window, now=now)
+                    key = f"dm:{member_id}:{window.iso}:"
+                    platform, team_id, total = row.platform, row.team_id, len(cards)
                     posts.extend(
                         (
-                            f"dm:{member_id}:{window.iso}:{position}",
-                            row.platform,
-                            row.team_id,
+                            key + str(position),
+                            platform,
+                            team_id,
                             member_id,
                             card.question_id,
                             position,
-                            f"Daily drill {position}/{len(cards)} · {REASONS[card.reason]}",
+                            drill_heading(position, total, card.reason),
                         )
                         for position, card in enumerate(cards, start=1)
                     )
@@ -499,6 +502,12 @@ class Dispatcher:
 
 
 REASONS = {"due": "review", "new": "new", "ahead": "early review"}
+
+
+@cache
+def drill_heading(position: int, total: int, reason: str) -> str:
+    """A DM card's heading: there are only a few dozen, and a daily run needs one per card."""
+    return f"Daily drill {position}/{total} · {REASONS[reason]}"
 
 
 async def insert_posts(session: AsyncSession, rows: list[dict], *, postgres: bool) -> list[int]:

@@ -103,17 +103,20 @@ class CandidatePool:
 
     def __init__(self, candidates: Iterable[Candidate]) -> None:
         self._all = tuple(candidates)
-        self._cache: dict[Filters, tuple[tuple[Candidate, ...], frozenset[str]]] = {}
+        # Keyed by the filter's fields: equal filters built by different callers share
+        # one entry, and a tuple of strings hashes far faster than a dataclass.
+        self._cache: dict[tuple, tuple[tuple[Candidate, ...], frozenset[str]]] = {}
 
     def __len__(self) -> int:
         return len(self._all)
 
     def eligible(self, filters: Filters) -> tuple[tuple[Candidate, ...], frozenset[str]]:
-        found = self._cache.get(filters)
+        key = (filters.tracks, filters.levels, filters.companies)
+        found = self._cache.get(key)
         if found is None:
             matches = tuple(c for c in self._all if filters.match(c))
             found = (matches, frozenset(c.question_id for c in matches))
-            self._cache[filters] = found
+            self._cache[key] = found
         return found
 
 
