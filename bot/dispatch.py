@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -542,6 +542,28 @@ def candidate(question) -> Candidate:
     )
 
 
+# What planning reads about a batch of members, built once: constructing an IN clause
+# coerces every one of its values, a thousand per batch and query.
+_MEMBER_IDS = bindparam("member_ids", expanding=True)
+MEMBERS_SRS_CARDS = select(SrsCard.member_id, SrsCard.question_id, SrsCard.due).where(
+    SrsCard.member_id.in_(_MEMBER_IDS), SrsCard.reviews > 0
+)
+MEMBERS_RECENT_QUESTIONS = (
+    select(Post.member_id, Post.question_id, func.max(Post.created_at))
+    .where(
+        Post.member_id.in_(_MEMBER_IDS),
+        Post.question_id.is_not(None),
+        Post.created_at >= bindparam("since", type_=Post.created_at.type),
+    )
+    .group_by(Post.member_id, Post.question_id)
+)
+MEMBERS_RECENT_REVIEWS = select(ReviewLog.member_id, ReviewLog.reviewed_at).where(
+    ReviewLog.member_id.in_(_MEMBER_IDS),
+    ReviewLog.superseded.is_(False),
+    ReviewLog.reviewed_at >= bindparam("since", type_=ReviewLog.reviewed_at.type),
+)
+
+
 class Planner:
     """Chooses each member's cards for a run, from state loaded once for a whole batch."""
 
@@ -574,29 +596,18 @@ class Planner:
         rules: SelectionRules = service.rules
         due: dict[int, dict[str, datetime]] = defaultdict(dict)
         for member_id, question_id, due_at in await session.execute(
-            select(SrsCard.member_id, SrsCard.question_id, SrsCard.due).where(
-                SrsCard.member_id.in_(member_ids), SrsCard.reviews > 0
-            )
+            MEMBERS_SRS_CARDS, {"member_ids": member_ids}
         ):
             due[member_id][question_id] = due_at
         shown: dict[int, dict[str, datetime]] = defaultdict(dict)
         for member_id, question_id, at in await session.execute(
-            select(Post.member_id, Post.question_id, func.max(Post.created_at))
-            .where(
-                Post.member_id.in_(member_ids),
-                Post.question_id.is_not(None),
-                Post.created_at >= now - rules.repeat_gap,
-            )
-            .group_by(Post.member_id, Post.question_id)
+            MEMBERS_RECENT_QUESTIONS, {"member_ids": member_ids, "since": now - rules.repeat_gap}
         ):
             shown[member_id][question_id] = at
         reviews: dict[int, list[datetime]] = defaultdict(list)
         for member_id, at in await session.execute(
-            select(ReviewLog.member_id, ReviewLog.reviewed_at).where(
-                ReviewLog.member_id.in_(member_ids),
-                ReviewLog.superseded.is_(False),
-                ReviewLog.reviewed_at >= now - timedelta(days=1, hours=14),
-            )
+            MEMBERS_RECENT_REVIEWS,
+            {"member_ids": member_ids, "since": now - timedelta(days=1, hours=14)},
         ):
             reviews[member_id].append(at)
         return cls(

@@ -10,7 +10,7 @@ unnest(), which psycopg parses once however many rows it carries.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
@@ -63,12 +63,12 @@ async def insert_rows_ignoring_conflicts(
     constants: dict[str, Any] | None = None,
     conflict_column: str,
     returning: Sequence[str] = ("id",),
-    chunk: int = 500,
 ) -> list[tuple]:
     """INSERT ... ON CONFLICT (col) DO NOTHING RETURNING ...; returns the inserted rows.
 
-    `rows` are tuples in `columns` order; `constants` are the values every row shares
-    (converted once, not once per row).
+    `rows` are tuples in `columns` order; `constants` are the values every row shares,
+    converted and bound once per statement rather than once per row (they are half of
+    what an outbox row holds).
     """
     if not rows:
         return []
@@ -77,58 +77,57 @@ async def insert_rows_ignoring_conflicts(
     constants = dict(constants or {})
     fixed = _constant_values(table, constants, dialect)
     values = _tuples(rows, _processors(table, columns, dialect))
-    if dialect.name == "postgresql":
-        return await _insert_unnest(
-            connection,
-            table,
-            [row + fixed for row in values],
-            [*columns, *constants],
-            conflict_column,
-            returning,
-        )
-    # The shared values are bound once per statement, not once per row: SQLite binds
-    # and copies every parameter, and they are half of what an outbox row holds.
-    picked = ", ".join([*(f"column{i}" for i in range(1, len(columns) + 1)), *["?"] * len(fixed)])
-    one = "(" + ", ".join(["?"] * len(columns)) + ")"
+    head = f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) SELECT"
+    tail = f"ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
     found: list[tuple] = []
-    for start in range(0, len(values), chunk):
-        part = values[start : start + chunk]
+    sources = _row_sources(table, columns, values, constants, dialect, chunk=500)
+    for picked, source, params in sources:
         # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
-        sql = (
-            f"INSERT INTO {table.name} ({', '.join([*columns, *constants])}) "
-            f"SELECT {picked} FROM (VALUES {', '.join([one] * len(part))}) WHERE true "
-            f"ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
+        result = await connection.exec_driver_sql(
+            f"{head} {picked} FROM {source} WHERE true {tail}", (*fixed, *params)
         )
-        params = (*fixed, *chain.from_iterable(part))
-        result = await connection.exec_driver_sql(sql, params)
         found.extend(tuple(row) for row in result.fetchall())
     return found
 
 
-async def _insert_unnest(
-    connection,
+def _row_sources(
     table: Table,
+    columns: Sequence[str],
     values: list[tuple],
-    columns: list[str],
-    conflict_column: str,
-    returning: Sequence[str],
-    chunk: int = 10_000,
-) -> list[tuple]:
-    """PostgreSQL: one array per column through unnest(), so a statement has as many
-    parameters as the table has columns, whatever the row count. psycopg parses a query
-    with thousands of placeholders anew on every call; this one it parses once."""
-    dialect = connection.dialect
-    arrays = ", ".join(f"%s::{table.c[name].type.compile(dialect=dialect)}[]" for name in columns)
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) SELECT * FROM unnest({arrays})"
-        f" ON CONFLICT ({conflict_column}) DO NOTHING RETURNING {', '.join(returning)}"
-    )
-    found: list[tuple] = []
+    constants: dict[str, Any],
+    dialect,
+    *,
+    chunk: int,
+) -> Iterator[tuple[str, str, Iterable]]:
+    """`values` as a row source a chunk at a time: (select list, FROM item, its
+    parameters). The FROM item names its columns v.column1, v.column2...; the select
+    list picks them and then a placeholder for each constant, whose values the caller
+    binds ahead of the FROM item's.
+
+    SQLite gets multi-row VALUES. PostgreSQL gets one array per column through
+    unnest(), so a statement has as many parameters as the table has columns whatever
+    the row count (psycopg parses a query with thousands of placeholders anew on every
+    call; this one it parses once), in chunks twenty times larger.
+    """
+    names = [f"column{i}" for i in range(1, len(columns) + 1)]
+    if dialect.name == "postgresql":
+        types = [table.c[name].type.compile(dialect=dialect) for name in [*columns, *constants]]
+        picked = ", ".join([*(f"v.{n}" for n in names), *(f"%s::{t}" for t in types[len(names) :])])
+        arrays = ", ".join(f"%s::{t}[]" for t in types[: len(names)])
+        source = f"unnest({arrays}) AS v({', '.join(names)})"
+        for start in range(0, len(values), chunk * 20):
+            part = values[start : start + chunk * 20]
+            yield picked, source, map(list, zip(*part, strict=True))
+        return
+    picked = ", ".join([*(f"v.{n}" for n in names), *["?"] * len(constants)])
+    one = "(" + ", ".join(["?"] * len(columns)) + ")"
     for start in range(0, len(values), chunk):
         part = values[start : start + chunk]
-        result = await connection.exec_driver_sql(sql, tuple(map(list, zip(*part, strict=True))))
-        found.extend(tuple(row) for row in result.fetchall())
-    return found
+        yield (
+            picked,
+            f"(VALUES {', '.join([one] * len(part))}) AS v",
+            chain.from_iterable(part),
+        )
 
 
 async def update_by_key(
@@ -139,13 +138,12 @@ async def update_by_key(
     *,
     key: str = "id",
     constants: dict[str, Any] | None = None,
-    chunk: int = 1000,
 ) -> None:
     """UPDATE table SET col = value ... WHERE key = value, for many rows at once.
 
     Each row holds the values of `columns` in order, then its key; `constants` are
-    the same for every row (converted once, not once per row). SQLite gets one
-    ``UPDATE ... FROM (VALUES ...)`` per chunk, PostgreSQL one executemany.
+    the same for every row (converted and bound once, not once per row). Each chunk is
+    one ``UPDATE ... FROM`` a row source (see `_row_sources`).
     """
     if not rows:
         return
@@ -154,23 +152,14 @@ async def update_by_key(
     constants = dict(constants or {})
     values = _tuples(rows, _processors(table, [*columns, key], dialect))
     fixed = _constant_values(table, constants, dialect)
-    if dialect.name == "postgresql":
-        assignments = [f"{name} = %s" for name in [*columns, *constants]]
-        sql = f"UPDATE {table.name} SET {', '.join(assignments)} WHERE {key} = %s"
-        if fixed:
-            values = [(*row[:-1], *fixed, row[-1]) for row in values]
-        await connection.exec_driver_sql(sql, values)
-        return
     assignments = [
         *(f"{name} = v.column{i}" for i, name in enumerate(columns, start=1)),
-        *(f"{name} = ?" for name in constants),
+        *(f"{name} = {'%s' if dialect.name == 'postgresql' else '?'}" for name in constants),
     ]
-    one = "(" + ", ".join(["?"] * (len(columns) + 1)) + ")"
-    for start in range(0, len(values), chunk):
-        part = values[start : start + chunk]
-        sql = (
-            f"UPDATE {table.name} SET {', '.join(assignments)} "
-            f"FROM (VALUES {', '.join([one] * len(part))}) AS v "
-            f"WHERE {table.name}.{key} = v.column{len(columns) + 1}"
+    sources = _row_sources(table, [*columns, key], values, {}, dialect, chunk=1000)
+    for _, source, params in sources:
+        await connection.exec_driver_sql(
+            f"UPDATE {table.name} SET {', '.join(assignments)} FROM {source} "
+            f"WHERE {table.name}.{key} = v.column{len(columns) + 1}",
+            (*fixed, *params),
         )
-        await connection.exec_driver_sql(sql, (*fixed, *chain.from_iterable(part)))
