@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
+from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
 from bot.storage.database import (
     create_engine,
     current_revision,
@@ -102,6 +103,95 @@ async def test_an_event_id_is_claimed_once(engine) -> None:
         assert await claim_event(session, platform="discord", event_id="Ev1", now=now)
     async with transaction(sessions) as session:
         assert len(list(await session.scalars(select(InboundEvent)))) == 2
+
+
+async def test_bulk_inserts_skip_existing_keys_and_give_every_row_the_shared_values(
+    engine,
+) -> None:
+    sessions = session_factory(engine)
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    columns = ("key", "platform", "team_id", "heading")
+    shared = {"kind": "dm", "position": 1, "status": "pending", "attempts": 0, "not_before": now}
+    async with transaction(sessions) as session:
+        session.add(Team(platform="p", external_id="t", created_at=now))
+        await session.flush()
+        team_id = await session.scalar(select(Team.id))
+        first = await insert_rows_ignoring_conflicts(
+            session,
+            Post.__table__,
+            columns,
+            [(f"dm:1:{n}", "p", team_id, f"card {n}") for n in range(1, 1201)],
+            constants={**shared, "created_at": now},
+            conflict_column="key",
+            returning=("key", "id"),
+        )
+        # A retried claim: two keys already there, one new.
+        again = await insert_rows_ignoring_conflicts(
+            session,
+            Post.__table__,
+            columns,
+            [(key, "p", team_id, "dup") for key in ("dm:1:1", "dm:1:1200", "dm:1:1201")],
+            constants={**shared, "created_at": now + timedelta(hours=1)},
+            conflict_column="key",
+            returning=("key", "id"),
+        )
+    assert len(first) == 1200 and len({post_id for _, post_id in first}) == 1200
+    assert [key for key, _ in again] == ["dm:1:1201"]
+    async with transaction(sessions) as session:
+        posts = {p.key: p for p in await session.scalars(select(Post))}
+    assert len(posts) == 1201
+    assert posts["dm:1:1"].heading == "card 1"  # the existing row was left alone
+    assert posts["dm:1:1"].created_at == now
+    assert posts["dm:1:1201"].created_at == now + timedelta(hours=1)
+    assert {(p.kind, p.status, p.attempts, p.not_before) for p in posts.values()} == {
+        ("dm", "pending", 0, now)
+    }
+
+
+async def test_bulk_updates_change_each_row_by_its_key_and_set_the_shared_values(
+    engine,
+) -> None:
+    sessions = session_factory(engine)
+    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+    async with transaction(sessions) as session:
+        session.add(Team(platform="p", external_id="t", created_at=now))
+        await session.flush()
+        team_id = await session.scalar(select(Team.id))
+        inserted = await insert_rows_ignoring_conflicts(
+            session,
+            Post.__table__,
+            ("key", "platform", "team_id"),
+            [(f"k{n}", "p", team_id) for n in range(2500)],
+            constants={
+                "kind": "dm",
+                "position": 1,
+                "heading": "",
+                "status": "pending",
+                "attempts": 0,
+                "not_before": now,
+                "created_at": now,
+            },
+            conflict_column="key",
+            returning=("key", "id"),
+        )
+    ids = dict(inserted)
+    sent = [f"k{n}" for n in range(0, 2500, 2)]  # every other post, across chunks
+    async with transaction(sessions) as session:
+        await update_by_key(
+            session,
+            Post.__table__,
+            ("channel_ref", "message_ref"),
+            [(f"C{key}", None if key == "k0" else f"m-{key}", ids[key]) for key in sent],
+            constants={"status": "sent", "sent_at": now + timedelta(minutes=1)},
+        )
+    async with transaction(sessions) as session:
+        posts = {p.key: p for p in await session.scalars(select(Post))}
+    assert posts["k2"].channel_ref == "Ck2" and posts["k2"].message_ref == "m-k2"
+    assert posts["k0"].message_ref is None and posts["k0"].status == "sent"
+    assert posts["k2498"].sent_at == now + timedelta(minutes=1)
+    assert {p.status for k, p in posts.items() if k not in sent} == {"pending"}
+    assert {p.channel_ref for k, p in posts.items() if k not in sent} == {None}
+    assert sum(p.status == "sent" for p in posts.values()) == 1250
 
 
 @pytest.mark.parametrize(
