@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -176,6 +176,43 @@ def next_subscription_run(subscription: Subscription, *, after: datetime) -> dat
     )
 
 
+class OutboxStatistics:
+    """Keeps PostgreSQL's statistics on the outbox current during a big run.
+
+    Each batch's planning asks for its members' recent posts. PostgreSQL plans that from
+    table statistics, which autovacuum refreshes only every so often, while a big team's
+    run (a first day, a catch-up after downtime) grows the outbox several times over in
+    minutes; planned from an empty table's statistics, every batch scans all of it. So
+    the run analyses the table itself whenever it has added as many rows as the last
+    statistics knew of: a handful of times in the biggest run, never in a small one.
+    """
+
+    FIRST = 10_000  # rows a run adds before it looks at statistics at all
+
+    def __init__(self, sessions) -> None:
+        self._sessions = sessions
+        self._known: int | None = None  # rows in the table when statistics were last taken
+        self._analysed_at = 0  # this run's inserted rows at that time
+
+    async def keep_up(self, *, inserted: int) -> None:
+        """`inserted`: the rows this run has added to the outbox so far."""
+        if self._known is None:
+            async with transaction(self._sessions) as session:
+                self._known = max(0, int(await session.scalar(OUTBOX_ROWS_KNOWN) or 0))
+        added = inserted - self._analysed_at
+        if added < max(self.FIRST, self._known):
+            return
+        async with transaction(self._sessions) as session:
+            await session.execute(text("ANALYZE posts"))
+        self._known += added
+        self._analysed_at = inserted
+        logger.info("refreshed the outbox statistics after %d new posts", inserted)
+
+
+# How many rows PostgreSQL's statistics say the outbox has (-1 before its first analysis).
+OUTBOX_ROWS_KNOWN = text("SELECT reltuples FROM pg_class WHERE oid = 'posts'::regclass")
+
+
 class Dispatcher:
     def __init__(self, *, service, settings: DispatchSettings = DispatchSettings()) -> None:
         self.service = service
@@ -192,12 +229,15 @@ class Dispatcher:
         bank = BankView()  # the questions are read once a tick, when anything is due
         while await self._run_channels(report, bank):
             pass
+        statistics = OutboxStatistics(self.service.sessions) if self._postgres else None
         while True:
             claimed = await self._claim_subscriptions(report, bank)
             if not claimed:
                 break
             delivered = await self.service.outbox.send_claimed(claimed)
             report.posts_sent += delivered.sent
+            if statistics is not None:
+                await statistics.keep_up(inserted=report.posts_inserted)
         report.rounds_closed += await maintain_rounds(self.service)
         report.boards_posted += await self._post_boards()
         report.posts_sent += await self.service.outbox.resume_pending()
