@@ -122,6 +122,10 @@ async def build(
     )
 
 
+YOUNG_COLLECTION_EVERY = 50_000  # allocations between first-generation collections
+_thresholds_before: tuple[int, int, int] | None = None
+
+
 def freeze_startup_objects() -> None:
     """Take what start-up built out of the garbage collector's sight, once, before serving.
 
@@ -129,6 +133,22 @@ def freeze_startup_objects() -> None:
     Left in place, every full collection during a daily run rescans all of them: for a
     100k-member dispatch that was a fifth of its time. Frozen objects are still freed by
     reference counting; only the cycle collector skips them.
+
+    The first generation is also collected less eagerly. A daily run allocates millions
+    of short-lived objects without a single reference cycle among them, and at the
+    default threshold (a collection every 700 allocations) it spent about half a
+    second of a 100k-member dispatch looking for cycles that were not there. Reference
+    counting frees those objects as before; only cyclic garbage waits a little longer.
     """
+    global _thresholds_before
     gc.collect()
     gc.freeze()
+    _thresholds_before = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *_thresholds_before[1:])
+
+
+def thaw_startup_objects() -> None:
+    """Undo `freeze_startup_objects` once serving has stopped."""
+    gc.unfreeze()
+    if _thresholds_before is not None:
+        gc.set_threshold(*_thresholds_before)

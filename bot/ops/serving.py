@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
@@ -21,7 +20,13 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from bank.loader import Bank
-from bot.bootstrap import App, build, check_sqlite_location, freeze_startup_objects
+from bot.bootstrap import (
+    App,
+    build,
+    check_sqlite_location,
+    freeze_startup_objects,
+    thaw_startup_objects,
+)
 from bot.config import Settings
 from bot.dispatch import TickReport
 from bot.ops.health import start_health_server
@@ -154,6 +159,6 @@ async def serving(
                 await health.cleanup()
             shutdown.uninstall()
             await app.close()
-            gc.unfreeze()  # what start-up froze can be collected again
+            thaw_startup_objects()
     finally:
         lock.release()
