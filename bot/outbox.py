@@ -391,38 +391,44 @@ class Outbox:
         if not jobs:
             return
         now = self._clock.now()
-        sent = [job for job in jobs if job.sent]
-        failed = [job for job in jobs if job.error is not None]
+        # One pass over what may be thousands of deliveries.
+        messages: list[tuple] = []  # channel_ref, message_ref, post id
+        new_dm_channels: dict[int, str] = {}
+        failed: list[Delivery] = []
+        delivered: Counter[tuple[str, str]] = Counter()
+        for job in jobs:
+            sent = job.sent
+            if sent is None:
+                if job.error is not None:
+                    failed.append(job)
+                continue
+            messages.append((sent.channel_ref, sent.message_ref, job.post_id))
+            if job.channel_ref is None and job.member_id is not None:
+                new_dm_channels[job.member_id] = sent.channel_ref
+            delivered[job.platform, job.kind] += 1
         async with transaction(self._sessions) as session:
-            if sent:
-                await update_by_key(
-                    session,
-                    Post.__table__,
-                    ("channel_ref", "message_ref"),
-                    [(job.sent.channel_ref, job.sent.message_ref, job.post_id) for job in sent],
-                    constants={
-                        "status": "sent",
-                        "sent_at": now,
-                        "lease_until": None,
-                        "last_error": None,
-                    },
-                )
-                new_dm_channels = {
-                    job.member_id: job.sent.channel_ref
-                    for job in sent
-                    if job.channel_ref is None and job.member_id is not None
-                }
-                await update_by_key(
-                    session,
-                    Member.__table__,
-                    ("dm_channel_ref",),
-                    [(channel, member) for member, channel in new_dm_channels.items()],
-                )
+            await update_by_key(
+                session,
+                Post.__table__,
+                ("channel_ref", "message_ref"),
+                messages,
+                constants={
+                    "status": "sent",
+                    "sent_at": now,
+                    "lease_until": None,
+                    "last_error": None,
+                },
+            )
+            await update_by_key(
+                session,
+                Member.__table__,
+                ("dm_channel_ref",),
+                [(channel, member) for member, channel in new_dm_channels.items()],
+            )
             for job in failed:
                 await self._failed(session, job, now)
         self._held.difference_update(job.post_id for job in jobs)
-        self.totals["sent"] += len(sent)
-        delivered = Counter((job.platform, job.kind) for job in sent)
+        self.totals["sent"] += len(messages)
         for (platform, kind), count in delivered.items():
             self._metrics.post_sent(platform=platform, kind=kind, count=count)
 
