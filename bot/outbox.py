@@ -223,18 +223,25 @@ class Outbox:
         the first card before the last one goes out, and the leases of what is still
         waiting are renewed. A card gets its grade hints once it is recorded: a reaction on
         a hint always finds its card.
+
+        One conversation's posts go out one after another, in the order given (a drill's
+        cards arrive as 1/4, 2/4, 3/4, 4/4); different conversations go out side by side.
         """
         if not jobs:
             return
         self._held.update(job.post_id for job in jobs)
-        pending = iter(jobs)
+        conversations: dict[str, list[Delivery]] = {}
+        for job in jobs:
+            conversations.setdefault(job.channel_ref or f"dm:{job.user_ref}", []).append(job)
+        pending = iter(conversations.values())
         done: list[Delivery] = []
         finished = asyncio.Event()
 
         async def worker() -> None:
-            for job in pending:
-                await self._send_one(job)
-                done.append(job)
+            for conversation in pending:
+                for job in conversation:
+                    await self._send_one(job)
+                    done.append(job)
 
         async def record_meanwhile() -> None:
             renewed = self._clock.now()
@@ -256,7 +263,7 @@ class Outbox:
         recorder = asyncio.create_task(record_meanwhile())
         try:
             await asyncio.gather(
-                *(worker() for _ in range(min(self.policy.concurrency, len(jobs))))
+                *(worker() for _ in range(min(self.policy.concurrency, len(conversations))))
             )
         finally:
             finished.set()

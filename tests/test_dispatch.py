@@ -435,6 +435,39 @@ async def test_a_card_can_be_graded_while_the_rest_of_its_drill_is_still_sending
     assert [p.status for p in await posts(harness)] == ["sent"] * 3
 
 
+async def test_a_drills_cards_arrive_in_order_while_members_are_sent_to_side_by_side(
+    harness: Harness,
+) -> None:
+    # A platform answers some sends faster than others; the first card of a drill taking
+    # longest must still not let the second one land before it.
+    send_now = harness.port.send_dm
+    in_flight: set[str] = set()
+    most_at_once = 0
+
+    async def slower_for_earlier_cards(*, user_ref: str, message) -> object:
+        nonlocal most_at_once
+        in_flight.add(user_ref)
+        most_at_once = max(most_at_once, len(in_flight))
+        position = int(message.heading.split(" ")[2].split("/")[0])
+        await asyncio.sleep(0.05 / position)
+        in_flight.discard(user_ref)
+        return await send_now(user_ref=user_ref, message=message)
+
+    harness.port.send_dm = slower_for_earlier_cards
+    for user in ("ana", "ben"):
+        await harness.command("drillbot subscribe", user=user, time="08:30", timezone="UTC")
+    harness.clock.set(utc(2026, 11, 24, 8, 30))
+    await harness.tick()
+    for user in ("ana", "ben"):
+        headings = [d.message.heading for d in harness.port.of("dm") if d.user_ref == user]
+        count = len(headings)
+        assert count >= 3
+        assert [h.split(" · ")[0] for h in headings] == [
+            f"Daily drill {n}/{count}" for n in range(1, count + 1)
+        ]
+    assert most_at_once == 2  # the two members' drills went out side by side
+
+
 async def test_grade_hints_appear_only_on_cards_a_reaction_can_find(harness: Harness) -> None:
     # A member may react the moment the bot's hint reactions appear: by then the card's
     # message must be on record, or the reaction would be answered with "no such card".
