@@ -25,7 +25,14 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
-from bot.domain.selection import Candidate, CandidatePool, Filters, SelectionRules, select_questions
+from bot.domain.selection import (
+    Candidate,
+    CandidatePool,
+    Filters,
+    SelectionRules,
+    draw_new,
+    select_questions,
+)
 from bot.domain.weeks import shift_week, week_label
 from bot.messages import QuestionCard, QuestionFace
 from bot.outbox import Delivery, question_face
@@ -686,6 +693,16 @@ class Planner:
             ("quickfire", subscription.quickfire_count),
             ("screening", subscription.screening_count),
         )
+        if not due and not shown and not companies:
+            # No history and one filter per level (most of a big first day): a sample.
+            for level, count in slots:
+                (filters,) = self._filters(tracks, level, ())
+                seed = f"{member_id}:{window.iso}:{level}"
+                cards += [
+                    PlannedCard(c.question_id, "new", level)
+                    for c in draw_new(self.pool, filters, count, seed)
+                ]
+            return cards
         for level, count in slots:
             if count <= 0:
                 continue

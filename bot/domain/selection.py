@@ -120,6 +120,15 @@ class CandidatePool:
         return found
 
 
+def draw_new(pool: CandidatePool, filters: Filters, count: int, seed: int | str) -> list[Candidate]:
+    """What `select_questions` picks for a member with no history: `count` questions
+    matching `filters`, drawn by `seed`."""
+    eligible, _ = pool.eligible(filters)
+    if count <= 0 or not eligible:
+        return []
+    return SeededDraw(seed).sample(eligible, min(count, len(eligible)))
+
+
 def select_questions(
     *,
     candidates: Sequence[Candidate] | CandidatePool,
@@ -146,8 +155,7 @@ def select_questions(
         return []
     if not due_at and not last_shown and not exclude:
         # A member with no history: a plain sample, the common case on a big first day.
-        sample = SeededDraw(seed).sample(eligible, min(count, len(eligible)))
-        return [Picked(candidate.question_id, "new") for candidate in sample]
+        return [Picked(c.question_id, "new") for c in draw_new(pool, filters, count, seed)]
     due_by = due_by or now
 
     def cooled(question_id: str) -> bool:
