@@ -271,9 +271,17 @@ class Outbox:
         await self._record_and_finish(done)
 
     async def _record_and_finish(self, jobs: list[Delivery]) -> None:
+        """Record, then add the extras (grade hints, charts) with as many workers as
+        sending has: one platform call after another, a batch's hints would take longer
+        than its sends."""
         await self._record(jobs)
-        for job in jobs:
-            await self._after_recording(job)
+        pending = iter(jobs)
+
+        async def worker() -> None:
+            for job in pending:
+                await self._after_recording(job)
+
+        await asyncio.gather(*(worker() for _ in range(min(self.policy.concurrency, len(jobs)))))
 
     async def _renew_leases(self) -> None:
         held = list(self._held)

@@ -468,6 +468,33 @@ async def test_a_drills_cards_arrive_in_order_while_members_are_sent_to_side_by_
     assert most_at_once == 2  # the two members' drills went out side by side
 
 
+async def test_a_batchs_grade_hints_are_added_side_by_side_not_one_card_at_a_time(
+    harness: Harness,
+) -> None:
+    # Each card's hints are platform calls; one after another, a big batch's hints would
+    # take longer than sending its cards did.
+    add_hints = harness.port.add_reactions
+    in_flight = 0
+    most_at_once = 0
+
+    async def slow_hints(**kwargs) -> None:
+        nonlocal in_flight, most_at_once
+        in_flight += 1
+        most_at_once = max(most_at_once, in_flight)
+        await asyncio.sleep(0.02)
+        in_flight -= 1
+        await add_hints(**kwargs)
+
+    harness.port.add_reactions = slow_hints
+    for user in ("ana", "ben", "cy"):
+        await harness.command("drillbot subscribe", user=user, time="08:30", timezone="UTC")
+    harness.clock.set(utc(2026, 11, 24, 8, 30))
+    await harness.tick()
+    hinted = {d.message_ref for d in harness.port.of("react")}
+    assert hinted == {d.message_ref for d in harness.port.of("dm")} and len(hinted) >= 9
+    assert most_at_once == harness.service.outbox.policy.concurrency
+
+
 async def test_grade_hints_appear_only_on_cards_a_reaction_can_find(harness: Harness) -> None:
     # A member may react the moment the bot's hint reactions appear: by then the card's
     # message must be on record, or the reaction would be answered with "no such card".
