@@ -19,7 +19,7 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,7 +35,7 @@ from bot.domain.selection import (
 )
 from bot.domain.weeks import shift_week, week_label
 from bot.messages import QuestionCard, QuestionFace
-from bot.outbox import Delivery, question_face
+from bot.outbox import OutgoingPost, question_face
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
@@ -51,6 +51,7 @@ from bot.storage.models import (
     Team,
 )
 from bot.storage.repository import insert_post
+from bot.storage.statistics import OutboxStatistics
 
 logger = logging.getLogger(__name__)
 
@@ -183,43 +184,6 @@ def next_subscription_run(subscription: Subscription, *, after: datetime) -> dat
     )
 
 
-class OutboxStatistics:
-    """Keeps PostgreSQL's statistics on the outbox current during a big run.
-
-    Each batch's planning asks for its members' recent posts. PostgreSQL plans that from
-    table statistics, which autovacuum refreshes only every so often, while a big team's
-    run (a first day, a catch-up after downtime) grows the outbox several times over in
-    minutes; planned from an empty table's statistics, every batch scans all of it. So
-    the run analyses the table itself whenever it has added as many rows as the last
-    statistics knew of: a handful of times in the biggest run, never in a small one.
-    """
-
-    FIRST = 10_000  # rows a run adds before it looks at statistics at all
-
-    def __init__(self, sessions) -> None:
-        self._sessions = sessions
-        self._known: int | None = None  # rows in the table when statistics were last taken
-        self._analysed_at = 0  # this run's inserted rows at that time
-
-    async def keep_up(self, *, inserted: int) -> None:
-        """`inserted`: the rows this run has added to the outbox so far."""
-        if self._known is None:
-            async with transaction(self._sessions) as session:
-                self._known = max(0, int(await session.scalar(OUTBOX_ROWS_KNOWN) or 0))
-        added = inserted - self._analysed_at
-        if added < max(self.FIRST, self._known):
-            return
-        async with transaction(self._sessions) as session:
-            await session.execute(text("ANALYZE posts"))
-        self._known += added
-        self._analysed_at = inserted
-        logger.info("refreshed the outbox statistics after %d new posts", inserted)
-
-
-# How many rows PostgreSQL's statistics say the outbox has (-1 before its first analysis).
-OUTBOX_ROWS_KNOWN = text("SELECT reltuples FROM pg_class WHERE oid = 'posts'::regclass")
-
-
 class Dispatcher:
     def __init__(self, *, service, settings: DispatchSettings = DispatchSettings()) -> None:
         self.service = service
@@ -279,7 +243,7 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[Delivery]:
+    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[OutgoingPost]:
         """Claim one batch of due subscriptions: plan, insert posts, advance, all at once.
 
         This runs for every member every day, so it works in plain tuples and works out
@@ -388,7 +352,7 @@ class Dispatcher:
                 user_ref, channel_ref = recipients[member_id]
                 card = QuestionCard(post_id, faces[question_id], heading)
                 claimed.append(
-                    Delivery(post_id, "dm", platform, card, channel_ref, user_ref, member_id)
+                    OutgoingPost(post_id, "dm", platform, card, channel_ref, user_ref, member_id)
                 )
         return claimed
 

@@ -77,7 +77,7 @@ def leaderboard_messages(payload: dict) -> tuple[LeaderboardView, Image]:
 
 
 @dataclass(slots=True)
-class Delivery:
+class OutgoingPost:
     """One post on its way out: the message, where it goes, and how sending went."""
 
     post_id: int
@@ -91,6 +91,12 @@ class Delivery:
     sent: Sent | None = None
     error: PlatformError | None = None
 
+    @property
+    def conversation(self) -> str:
+        """Where it goes, as sending orders and rate-limits it: the channel, or the
+        member's DM before its channel is known."""
+        return self.channel_ref or f"dm:{self.user_ref}"
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
@@ -99,7 +105,7 @@ class DeliveryReport:
     retrying: int = 0
 
     @classmethod
-    def of(cls, jobs: Sequence[Delivery]) -> DeliveryReport:
+    def of(cls, jobs: Sequence[OutgoingPost]) -> DeliveryReport:
         sent = sum(1 for job in jobs if job.sent)
         failed = sum(1 for job in jobs if job.error and job.error.permanent)
         return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
@@ -205,17 +211,17 @@ class Outbox:
 
     # ---- the three steps: claim, send, record ---------------------------------------
 
-    async def _send(self, post_ids: Sequence[int]) -> list[Delivery]:
+    async def _send(self, post_ids: Sequence[int]) -> list[OutgoingPost]:
         jobs = await self._claim(post_ids)
         await self.send_jobs(jobs)
         return jobs
 
-    async def send_claimed(self, jobs: list[Delivery]) -> DeliveryReport:
+    async def send_claimed(self, jobs: list[OutgoingPost]) -> DeliveryReport:
         """Send posts the caller inserted already leased (the daily dispatch does)."""
         await self.send_jobs(jobs)
         return DeliveryReport.of(jobs)
 
-    async def send_jobs(self, jobs: list[Delivery]) -> None:
+    async def send_jobs(self, jobs: list[OutgoingPost]) -> None:
         """Send with a few workers (not a task per message), and record every outcome.
 
         While a long batch is still going (platform rate limits make a big team's take
@@ -230,11 +236,11 @@ class Outbox:
         if not jobs:
             return
         self._held.update(job.post_id for job in jobs)
-        conversations: dict[str, list[Delivery]] = {}
+        conversations: dict[str, list[OutgoingPost]] = {}
         for job in jobs:
-            conversations.setdefault(job.channel_ref or f"dm:{job.user_ref}", []).append(job)
+            conversations.setdefault(job.conversation, []).append(job)
         pending = iter(conversations.values())
-        done: list[Delivery] = []
+        done: list[OutgoingPost] = []
         finished = asyncio.Event()
 
         async def worker() -> None:
@@ -270,7 +276,7 @@ class Outbox:
             await recorder
         await self._record_and_finish(done)
 
-    async def _record_and_finish(self, jobs: list[Delivery]) -> None:
+    async def _record_and_finish(self, jobs: list[OutgoingPost]) -> None:
         """Record, then add the extras (grade hints, charts) with as many workers as
         sending has: one platform call after another, a batch's hints would take longer
         than its sends."""
@@ -295,7 +301,7 @@ class Outbox:
                 .execution_options(synchronize_session=False)
             )
 
-    async def _claim(self, post_ids: Sequence[int]) -> list[Delivery]:
+    async def _claim(self, post_ids: Sequence[int]) -> list[OutgoingPost]:
         """Lease the still-pending posts among `post_ids` and build what to send.
 
         Plain column queries rather than ORM objects: a daily run claims hundreds of
@@ -360,7 +366,7 @@ class Outbox:
             else:
                 message = Text(text=post.text or "")
             jobs.append(
-                Delivery(
+                OutgoingPost(
                     post_id=post.id,
                     kind=post.kind,
                     platform=post.platform,
@@ -373,14 +379,14 @@ class Outbox:
             )
         return jobs
 
-    async def _send_one(self, job: Delivery) -> None:
+    async def _send_one(self, job: OutgoingPost) -> None:
         port = self._ports.get(job.platform)
         if port is None:
             job.error = PlatformError(f"no {job.platform} connection in this process")
             return
         limiter = self.limiter(job.platform)
         for attempt in range(1, self.policy.retry_after_tries + 1):
-            waited = await limiter.acquire(job.channel_ref or f"dm:{job.user_ref}")
+            waited = await limiter.acquire(job.conversation)
             self._metrics.rate_limit_waited(platform=job.platform, seconds=waited)
             try:
                 if job.channel_ref is None:
@@ -402,14 +408,14 @@ class Outbox:
                 )
                 limiter.pause(error.retry_after)
 
-    async def _record(self, jobs: list[Delivery]) -> None:
+    async def _record(self, jobs: list[OutgoingPost]) -> None:
         if not jobs:
             return
         now = self._clock.now()
         # One pass over what may be thousands of deliveries.
         messages: list[tuple] = []  # channel_ref, message_ref, post id
         new_dm_channels: dict[int, str] = {}
-        failed: list[Delivery] = []
+        failed: list[OutgoingPost] = []
         delivered: Counter[tuple[str, str]] = Counter()
         for job in jobs:
             sent = job.sent
@@ -447,7 +453,7 @@ class Outbox:
         for (platform, kind), count in delivered.items():
             self._metrics.post_sent(platform=platform, kind=kind, count=count)
 
-    async def _failed(self, session: AsyncSession, job: Delivery, now: datetime) -> None:
+    async def _failed(self, session: AsyncSession, job: OutgoingPost, now: datetime) -> None:
         post = await session.get(Post, job.post_id)
         error = job.error
         assert post is not None and error is not None
@@ -541,7 +547,7 @@ class Outbox:
                     ),
                 )
 
-    async def _after_recording(self, job: Delivery) -> None:
+    async def _after_recording(self, job: OutgoingPost) -> None:
         """A sent post's extras: the leaderboard's chart in its thread, a card's grade hints."""
         if job.sent is None:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,7 @@ from bot.storage.database import transaction
 SMALL_BANK = Path(__file__).with_name("fixtures") / "bank" / "small.yaml"
 PLATFORM = "fake"
 TEAM = "T1"
+SPREAD_ZONES = ("UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati")
 
 
 @dataclass
@@ -111,6 +113,20 @@ class Harness:
 
     def event_id(self) -> str:
         return f"ev-{next(self._ids)}"
+
+    async def subscribe_members(self, count: int, *, local_time: Callable[[int], str]) -> None:
+        """Members m0, m1... subscribed daily to one quick-fire and one screening question,
+        at `local_time(index)`, spread over zones from UTC-5 to UTC+14."""
+        for index in range(count):
+            await self.command(
+                "drillbot subscribe",
+                user=f"m{index}",
+                time=local_time(index),
+                timezone=SPREAD_ZONES[index % len(SPREAD_ZONES)],
+                days="daily",
+                quickfire=1,
+                screening=1,
+            )
 
     async def command(
         self,

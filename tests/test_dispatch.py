@@ -361,17 +361,7 @@ async def test_two_dispatchers_on_postgresql_share_a_day(postgres_url: str) -> N
     first = await Harness.start(database_url=postgres_url, now=start, config=small_batches)
     second = await Harness.start(database_url=postgres_url, now=start, config=small_batches)
     try:
-        zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"]
-        for index in range(40):
-            await first.command(
-                "drillbot subscribe",
-                user=f"m{index}",
-                time=f"{index % 24:02d}:00",
-                timezone=zones[index % len(zones)],
-                days="daily",
-                quickfire=1,
-                screening=1,
-            )
+        await first.subscribe_members(40, local_time=lambda index: f"{index % 24:02d}:00")
         for minute in range(0, 24 * 60 + 30, 30):
             now = start + timedelta(minutes=minute)
             first.clock.set(now)
@@ -517,66 +507,3 @@ async def test_grade_hints_appear_only_on_cards_a_reaction_can_find(harness: Har
     await harness.tick()
     assert len(harness.port.cards()) == 3
     assert found_when_hinted == [True, True, True]
-
-
-async def test_a_big_run_on_postgresql_refreshes_the_outbox_statistics_as_it_grows(
-    postgres_url: str,
-) -> None:
-    """Planned from an empty table's statistics, each batch's history query would scan the
-    whole outbox; the run analyses it whenever it has added as many rows as was known."""
-    from sqlalchemy import text
-
-    from bot.dispatch import OUTBOX_ROWS_KNOWN, OutboxStatistics
-    from bot.storage.bulk import insert_rows_ignoring_conflicts
-    from bot.storage.database import create_engine, session_factory, upgrade
-    from bot.storage.models import Team
-
-    engine = create_engine(postgres_url)
-    await upgrade(engine)
-    sessions = session_factory(engine)
-    now = utc(2026, 11, 24, 8, 30)
-    async with transaction(sessions) as session:
-        await session.execute(text("ALTER TABLE posts SET (autovacuum_enabled = false)"))
-        session.add(Team(platform="p", external_id="t", created_at=now))
-
-    async def add_posts(start: int, count: int) -> None:
-        async with transaction(sessions) as session:
-            await insert_rows_ignoring_conflicts(
-                session,
-                Post.__table__,
-                ("key",),
-                [(f"dm:{n}",) for n in range(start, start + count)],
-                constants={
-                    "kind": "dm",
-                    "platform": "p",
-                    "team_id": 1,
-                    "position": 1,
-                    "heading": "",
-                    "status": "sent",
-                    "attempts": 0,
-                    "not_before": now,
-                    "created_at": now,
-                },
-                conflict_column="key",
-            )
-
-    async def known_rows() -> float:
-        async with transaction(sessions) as session:
-            return await session.scalar(OUTBOX_ROWS_KNOWN)
-
-    try:
-        statistics = OutboxStatistics(sessions)
-        await add_posts(0, 9_999)
-        await statistics.keep_up(inserted=9_999)
-        assert await known_rows() == -1  # a small run leaves statistics to autovacuum
-        await add_posts(9_999, 1)
-        await statistics.keep_up(inserted=10_000)
-        assert await known_rows() == 10_000
-        await add_posts(10_000, 9_999)
-        await statistics.keep_up(inserted=19_999)
-        assert await known_rows() == 10_000  # not yet as many new rows as it knew of
-        await add_posts(19_999, 1)
-        await statistics.keep_up(inserted=20_000)
-        assert await known_rows() == 20_000
-    finally:
-        await engine.dispose()

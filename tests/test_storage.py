@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, select
+from sqlalchemy import inspect, select, text
 
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
 from bot.storage.database import (
@@ -21,6 +22,7 @@ from bot.storage.database import (
 )
 from bot.storage.models import Base, InboundEvent, Post, Team
 from bot.storage.repository import claim_event, insert_post
+from bot.storage.statistics import OUTBOX_ROWS_KNOWN, OutboxStatistics
 
 
 @pytest.fixture
@@ -105,46 +107,74 @@ async def test_an_event_id_is_claimed_once(engine) -> None:
         assert len(list(await session.scalars(select(InboundEvent)))) == 2
 
 
+NOW = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
+# What an outbox row must hold; a test's rows give some of it, these values the rest.
+POST_VALUES = {
+    "kind": "dm",
+    "platform": "p",
+    "position": 1,
+    "heading": "",
+    "status": "pending",
+    "attempts": 0,
+    "not_before": NOW,
+    "created_at": NOW,
+}
+
+
+def shared_post_values(columns: tuple[str, ...], **overrides) -> dict:
+    """The values every row shares: what `columns` do not give, with `overrides`."""
+    return {k: v for k, v in {**POST_VALUES, **overrides}.items() if k not in columns}
+
+
+async def new_team(sessions) -> int:
+    async with transaction(sessions) as session:
+        team = Team(platform="p", external_id="t", created_at=NOW)
+        session.add(team)
+        await session.flush()
+        return team.id
+
+
+async def add_posts(sessions, columns: tuple[str, ...], rows: list[tuple], **shared) -> list:
+    """Bulk-inserts `rows`; returns the (key, id) of those inserted."""
+    async with transaction(sessions) as session:
+        return await insert_rows_ignoring_conflicts(
+            session,
+            Post.__table__,
+            columns,
+            rows,
+            constants=shared_post_values(columns, **shared),
+            conflict_column="key",
+            returning=("key", "id"),
+        )
+
+
 async def test_bulk_inserts_skip_existing_keys_and_give_every_row_the_shared_values(
     engine,
 ) -> None:
     sessions = session_factory(engine)
-    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
-    columns = ("key", "platform", "team_id", "heading")
-    shared = {"kind": "dm", "position": 1, "status": "pending", "attempts": 0, "not_before": now}
-    async with transaction(sessions) as session:
-        session.add(Team(platform="p", external_id="t", created_at=now))
-        await session.flush()
-        team_id = await session.scalar(select(Team.id))
-        first = await insert_rows_ignoring_conflicts(
-            session,
-            Post.__table__,
-            columns,
-            [(f"dm:1:{n}", "p", team_id, f"card {n}") for n in range(1, 1201)],
-            constants={**shared, "created_at": now},
-            conflict_column="key",
-            returning=("key", "id"),
-        )
-        # A retried claim: two keys already there, one new.
-        again = await insert_rows_ignoring_conflicts(
-            session,
-            Post.__table__,
-            columns,
-            [(key, "p", team_id, "dup") for key in ("dm:1:1", "dm:1:1200", "dm:1:1201")],
-            constants={**shared, "created_at": now + timedelta(hours=1)},
-            conflict_column="key",
-            returning=("key", "id"),
-        )
+    team_id = await new_team(sessions)
+    columns = ("key", "team_id", "heading")
+    first = await add_posts(
+        sessions, columns, [(f"dm:1:{n}", team_id, f"card {n}") for n in range(1, 1201)]
+    )
+    # A retried claim: two keys already there, one new.
+    later = NOW + timedelta(hours=1)
+    again = await add_posts(
+        sessions,
+        columns,
+        [(key, team_id, "dup") for key in ("dm:1:1", "dm:1:1200", "dm:1:1201")],
+        created_at=later,
+    )
     assert len(first) == 1200 and len({post_id for _, post_id in first}) == 1200
     assert [key for key, _ in again] == ["dm:1:1201"]
     async with transaction(sessions) as session:
         posts = {p.key: p for p in await session.scalars(select(Post))}
     assert len(posts) == 1201
     assert posts["dm:1:1"].heading == "card 1"  # the existing row was left alone
-    assert posts["dm:1:1"].created_at == now
-    assert posts["dm:1:1201"].created_at == now + timedelta(hours=1)
+    assert posts["dm:1:1"].created_at == NOW
+    assert posts["dm:1:1201"].created_at == later
     assert {(p.kind, p.status, p.attempts, p.not_before) for p in posts.values()} == {
-        ("dm", "pending", 0, now)
+        ("dm", "pending", 0, NOW)
     }
 
 
@@ -152,29 +182,10 @@ async def test_bulk_updates_change_each_row_by_its_key_and_set_the_shared_values
     engine,
 ) -> None:
     sessions = session_factory(engine)
-    now = datetime(2026, 11, 23, 8, 30, tzinfo=UTC)
-    async with transaction(sessions) as session:
-        session.add(Team(platform="p", external_id="t", created_at=now))
-        await session.flush()
-        team_id = await session.scalar(select(Team.id))
-        inserted = await insert_rows_ignoring_conflicts(
-            session,
-            Post.__table__,
-            ("key", "platform", "team_id"),
-            [(f"k{n}", "p", team_id) for n in range(2500)],
-            constants={
-                "kind": "dm",
-                "position": 1,
-                "heading": "",
-                "status": "pending",
-                "attempts": 0,
-                "not_before": now,
-                "created_at": now,
-            },
-            conflict_column="key",
-            returning=("key", "id"),
-        )
-    ids = dict(inserted)
+    team_id = await new_team(sessions)
+    ids = dict(
+        await add_posts(sessions, ("key",), [(f"k{n}",) for n in range(2500)], team_id=team_id)
+    )
     sent = [f"k{n}" for n in range(0, 2500, 2)]  # every other post, across chunks
     async with transaction(sessions) as session:
         await update_by_key(
@@ -182,16 +193,78 @@ async def test_bulk_updates_change_each_row_by_its_key_and_set_the_shared_values
             Post.__table__,
             ("channel_ref", "message_ref"),
             [(f"C{key}", None if key == "k0" else f"m-{key}", ids[key]) for key in sent],
-            constants={"status": "sent", "sent_at": now + timedelta(minutes=1)},
+            constants={"status": "sent", "sent_at": NOW + timedelta(minutes=1)},
         )
     async with transaction(sessions) as session:
         posts = {p.key: p for p in await session.scalars(select(Post))}
     assert posts["k2"].channel_ref == "Ck2" and posts["k2"].message_ref == "m-k2"
     assert posts["k0"].message_ref is None and posts["k0"].status == "sent"
-    assert posts["k2498"].sent_at == now + timedelta(minutes=1)
+    assert posts["k2498"].sent_at == NOW + timedelta(minutes=1)
     assert {p.status for k, p in posts.items() if k not in sent} == {"pending"}
     assert {p.channel_ref for k, p in posts.items() if k not in sent} == {None}
     assert sum(p.status == "sent" for p in posts.values()) == 1250
+
+
+async def test_a_big_run_on_postgresql_refreshes_the_outbox_statistics_as_it_grows(
+    postgres_url: str,
+) -> None:
+    """Planned from an empty table's statistics, each batch's history query would scan the
+    whole outbox; the run analyses it whenever it has added as many rows as was known."""
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    async with transaction(sessions) as session:
+        await session.execute(text("ALTER TABLE posts SET (autovacuum_enabled = false)"))
+    team_id = await new_team(sessions)
+
+    async def grow(start: int, count: int) -> None:
+        rows = [(f"dm:{n}",) for n in range(start, start + count)]
+        await add_posts(sessions, ("key",), rows, team_id=team_id)
+
+    async def known_rows() -> float:
+        async with transaction(sessions) as session:
+            return await session.scalar(OUTBOX_ROWS_KNOWN)
+
+    try:
+        statistics = OutboxStatistics(sessions)
+        await grow(0, 9_999)
+        await statistics.keep_up(inserted=9_999)
+        assert await known_rows() == -1  # a small run leaves statistics to autovacuum
+        await grow(9_999, 1)
+        await statistics.keep_up(inserted=10_000)
+        assert await known_rows() == 10_000
+        await grow(10_000, 9_999)
+        await statistics.keep_up(inserted=19_999)
+        assert await known_rows() == 10_000  # not yet as many new rows as it knew of
+        await grow(19_999, 1)
+        await statistics.keep_up(inserted=20_000)
+        assert await known_rows() == 20_000
+    finally:
+        await engine.dispose()
+
+
+async def test_a_database_that_refuses_analysis_does_not_stop_the_run(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Statistics only speed queries up: when the database answers the statistics query
+    # with an error (here the table is not where it is looked for), the run goes on,
+    # says so once, and does not keep asking.
+    engine = create_engine(postgres_url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    team_id = await new_team(sessions)
+    await add_posts(sessions, ("key",), [(f"dm:{n}",) for n in range(10_000)], team_id=team_id)
+    async with transaction(sessions) as session:
+        await session.execute(text("ALTER TABLE posts RENAME TO posts_elsewhere"))
+    try:
+        statistics = OutboxStatistics(sessions)
+        with caplog.at_level(logging.WARNING):
+            await statistics.keep_up(inserted=10_000)
+            await statistics.keep_up(inserted=50_000)
+        warnings = [r for r in caplog.records if "outbox statistics" in r.getMessage()]
+        assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    finally:
+        await engine.dispose()
 
 
 @pytest.mark.parametrize(

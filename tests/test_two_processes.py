@@ -77,17 +77,9 @@ async def test_two_processes_post_every_key_of_a_day_once(
 ) -> None:
     setup = await Harness.start(database_url=postgres_url, now=START)
     try:
-        zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Pacific/Kiritimati"]
-        for index in range(MEMBERS):
-            await setup.command(
-                "drillbot subscribe",
-                user=f"m{index}",
-                time=f"{(index * 5) % 24:02d}:{(index * 7) % 60:02d}",
-                timezone=zones[index % len(zones)],
-                days="daily",
-                quickfire=1,
-                screening=1,
-            )
+        await setup.subscribe_members(
+            MEMBERS, local_time=lambda index: f"{(index * 5) % 24:02d}:{(index * 7) % 60:02d}"
+        )
     finally:
         await setup.close()
 

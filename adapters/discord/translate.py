@@ -133,15 +133,8 @@ def reaction_event(
         is_admin=payload.user_id in admin_user_ids,
     )
     conversation = Conversation(channel_ref=str(payload.channel_id), is_dm=payload.guild_id is None)
-    if payload.event_type == "REACTION_ADD":
-        return ReactionAdded(
-            event_id=event_id,
-            actor=actor,
-            conversation=conversation,
-            message_ref=str(payload.message_id),
-            grade=grade,
-        )
-    return ReactionRemoved(
+    reaction = ReactionAdded if payload.event_type == "REACTION_ADD" else ReactionRemoved
+    return reaction(
         event_id=event_id,
         actor=actor,
         conversation=conversation,

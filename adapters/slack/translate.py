@@ -277,15 +277,8 @@ def _reaction(
         return None
     actor = _actor(team_ref=team, user_ref=user, name="", context=context)
     conversation = Conversation(channel_ref=channel, is_dm=_is_dm(channel))
-    if kind == "reaction_added":
-        return ReactionAdded(
-            event_id=event_id,
-            actor=actor,
-            conversation=conversation,
-            message_ref=ts,
-            grade=grade,
-        )
-    return ReactionRemoved(
+    reaction = ReactionAdded if kind == "reaction_added" else ReactionRemoved
+    return reaction(
         event_id=event_id, actor=actor, conversation=conversation, message_ref=ts, grade=grade
     )
 
