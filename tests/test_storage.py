@@ -12,6 +12,8 @@ from sqlalchemy import inspect, select, text
 
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
 from bot.storage.database import (
+    WAL_CHECKPOINT_PAGES,
+    WAL_SIZE_LIMIT_BYTES,
     create_engine,
     current_revision,
     head_revision,
@@ -263,6 +265,20 @@ async def test_a_database_that_refuses_analysis_does_not_stop_the_run(
             await statistics.keep_up(inserted=50_000)
         warnings = [r for r in caplog.records if "outbox statistics" in r.getMessage()]
         assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    finally:
+        await engine.dispose()
+
+
+async def test_every_sqlite_connection_logs_ahead_and_checkpoints_in_big_steps(tmp_path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'drillbot.db'}")
+    try:
+        async with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                settings = [
+                    (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+                    for name in ("journal_mode", "wal_autocheckpoint", "journal_size_limit")
+                ]
+                assert settings == ["wal", WAL_CHECKPOINT_PAGES, WAL_SIZE_LIMIT_BYTES]
     finally:
         await engine.dispose()
 
