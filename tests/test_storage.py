@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -14,6 +15,7 @@ from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
 from bot.storage.database import (
     WAL_CHECKPOINT_PAGES,
     WAL_SIZE_LIMIT_BYTES,
+    alembic_config,
     create_engine,
     current_revision,
     head_revision,
@@ -44,6 +46,40 @@ async def test_migrations_build_exactly_the_models(engine) -> None:
         tables = await connection.run_sync(lambda c: set(inspect(c).get_table_names()))
     assert {"teams", "members", "questions", "posts", "grades", "srs_cards"} <= tables
     assert await current_revision(engine) == head_revision()
+
+
+async def test_the_message_index_leads_with_the_message_and_can_be_taken_back(engine) -> None:
+    def message_index_columns(connection) -> list[str]:
+        (index,) = [
+            index
+            for index in inspect(connection).get_indexes("posts")
+            if index["name"] == "ix_posts_message"
+        ]
+        return index["column_names"]
+
+    def downgrade_to(revision: str):
+        def run(connection) -> None:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+
+        return run
+
+    async with engine.begin() as connection:
+        assert await connection.run_sync(message_index_columns) == [
+            "platform",
+            "message_ref",
+            "channel_ref",
+        ]
+        await connection.run_sync(downgrade_to("0002"))
+        assert await connection.run_sync(message_index_columns) == [
+            "platform",
+            "channel_ref",
+            "message_ref",
+        ]
+    await upgrade(engine)
+    async with engine.connect() as connection:
+        assert (await connection.run_sync(message_index_columns))[1] == "message_ref"
 
 
 async def test_upgrade_twice_is_harmless(engine) -> None:
