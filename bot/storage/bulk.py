@@ -15,7 +15,7 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 
 def _processors(table: Table, columns: Sequence[str], dialect) -> list:
@@ -83,11 +83,22 @@ async def insert_rows_ignoring_conflicts(
     sources = _row_sources(table, columns, values, constants, dialect, chunk=500)
     for picked, source, params in sources:
         # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
-        result = await connection.exec_driver_sql(
-            f"{head} {picked} FROM {source} WHERE true {tail}", (*fixed, *params)
+        found += await _execute(
+            connection, f"{head} {picked} FROM {source} WHERE true {tail}", (*fixed, *params)
         )
-        found.extend(tuple(row) for row in result.fetchall())
     return found
+
+
+async def _execute(connection: AsyncConnection, sql: str, params: tuple) -> list[tuple]:
+    """Run one statement in the connection's transaction and return its rows, straight
+    through the driver: these statements are already in its own SQL, and going through
+    SQLAlchemy's cursor costs an SQLite run four trips to the driver's thread, not one."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    if connection.dialect.name == "sqlite":
+        return list(await driver.execute_fetchall(sql, params))
+    async with driver.cursor() as cursor:
+        await cursor.execute(sql, params)
+        return await cursor.fetchall() if cursor.description else []
 
 
 def _row_sources(
@@ -158,7 +169,8 @@ async def update_by_key(
     ]
     sources = _row_sources(table, [*columns, key], values, {}, dialect, chunk=1000)
     for _, source, params in sources:
-        await connection.exec_driver_sql(
+        await _execute(
+            connection,
             f"UPDATE {table.name} SET {', '.join(assignments)} FROM {source} "
             f"WHERE {table.name}.{key} = v.column{len(columns) + 1}",
             (*fixed, *params),
