@@ -12,6 +12,7 @@ only the latest missed day is ever considered, so nobody gets a burst of old dri
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass
@@ -19,7 +20,8 @@ from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import Integer, Select, String, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -271,7 +273,8 @@ class Dispatcher:
             )
             if self._postgres:
                 query = query.with_for_update(skip_locked=True, of=Subscription)
-            rows = (await session.execute(query)).all()
+            # Core rows: the ORM's result machinery costs more than the query here.
+            rows = (await (await session.connection()).execute(query)).all()
             if not rows:
                 return []
             await bank.load(session)
@@ -553,26 +556,58 @@ def candidate(question) -> Candidate:
     )
 
 
-# What planning reads about a batch of members, built once: constructing an IN clause
-# coerces every one of its values, a thousand per batch and query.
-_MEMBER_IDS = bindparam("member_ids", expanding=True)
-MEMBERS_SRS_CARDS = select(SrsCard.member_id, SrsCard.question_id, SrsCard.due).where(
-    SrsCard.member_id.in_(_MEMBER_IDS), SrsCard.reviews > 0
-)
-MEMBERS_RECENT_QUESTIONS = (
-    select(Post.member_id, Post.question_id, func.max(Post.created_at))
-    .where(
-        Post.member_id.in_(_MEMBER_IDS),
-        Post.question_id.is_not(None),
-        Post.created_at >= bindparam("since", type_=Post.created_at.type),
-    )
-    .group_by(Post.member_id, Post.question_id)
-)
-MEMBERS_RECENT_REVIEWS = select(ReviewLog.member_id, ReviewLog.reviewed_at).where(
-    ReviewLog.member_id.in_(_MEMBER_IDS),
-    ReviewLog.superseded.is_(False),
-    ReviewLog.reviewed_at >= bindparam("since", type_=ReviewLog.reviewed_at.type),
-)
+@dataclass(frozen=True)
+class BatchQueries:
+    """What planning reads about a batch of members, built once per kind of database.
+
+    The batch's member ids go in as one value (a JSON array SQLite unpacks with
+    json_each, a PostgreSQL array), not a thousand placeholders to render, bind and
+    convert on every batch and query.
+    """
+
+    srs_cards: Select
+    recent_questions: Select
+    recent_reviews: Select
+    postgres: bool
+
+    @classmethod
+    @cache
+    def build(cls, *, postgres: bool) -> BatchQueries:
+        if postgres:
+            ids = bindparam("member_ids", type_=ARRAY(Integer))
+
+            def of_batch(column):
+                return column == any_(ids)
+        else:
+            unpacked = func.json_each(bindparam("member_ids", type_=String)).table_valued("value")
+
+            def of_batch(column):
+                return column.in_(select(unpacked.c.value))
+
+        return cls(
+            srs_cards=select(SrsCard.member_id, SrsCard.question_id, SrsCard.due).where(
+                of_batch(SrsCard.member_id), SrsCard.reviews > 0
+            ),
+            recent_questions=(
+                select(Post.member_id, Post.question_id, func.max(Post.created_at))
+                .where(
+                    of_batch(Post.member_id),
+                    Post.question_id.is_not(None),
+                    Post.created_at >= bindparam("since", type_=Post.created_at.type),
+                )
+                .group_by(Post.member_id, Post.question_id)
+            ),
+            recent_reviews=select(ReviewLog.member_id, ReviewLog.reviewed_at).where(
+                of_batch(ReviewLog.member_id),
+                ReviewLog.superseded.is_(False),
+                ReviewLog.reviewed_at >= bindparam("since", type_=ReviewLog.reviewed_at.type),
+            ),
+            postgres=postgres,
+        )
+
+    def batch(self, member_ids: list[int]) -> list[int] | str:
+        """The value of the member_ids parameter."""
+        return member_ids if self.postgres else json.dumps(member_ids)
 
 
 class Planner:
@@ -605,20 +640,22 @@ class Planner:
         pool: CandidatePool,
     ) -> Planner:
         rules: SelectionRules = service.rules
+        queries = BatchQueries.build(postgres=service.postgres)
+        batch = queries.batch(member_ids)
         due: dict[int, dict[str, datetime]] = defaultdict(dict)
         for member_id, question_id, due_at in await session.execute(
-            MEMBERS_SRS_CARDS, {"member_ids": member_ids}
+            queries.srs_cards, {"member_ids": batch}
         ):
             due[member_id][question_id] = due_at
         shown: dict[int, dict[str, datetime]] = defaultdict(dict)
         for member_id, question_id, at in await session.execute(
-            MEMBERS_RECENT_QUESTIONS, {"member_ids": member_ids, "since": now - rules.repeat_gap}
+            queries.recent_questions, {"member_ids": batch, "since": now - rules.repeat_gap}
         ):
             shown[member_id][question_id] = at
         reviews: dict[int, list[datetime]] = defaultdict(list)
         for member_id, at in await session.execute(
-            MEMBERS_RECENT_REVIEWS,
-            {"member_ids": member_ids, "since": now - timedelta(days=1, hours=14)},
+            queries.recent_reviews,
+            {"member_ids": batch, "since": now - timedelta(days=1, hours=14)},
         ):
             reviews[member_id].append(at)
         return cls(
