@@ -90,9 +90,11 @@ async def insert_rows_ignoring_conflicts(
 
 
 async def _execute(connection: AsyncConnection, sql: str, params: tuple) -> list[tuple]:
-    """Run one statement in the connection's transaction and return its rows, straight
-    through the driver: these statements are already in its own SQL, and going through
-    SQLAlchemy's cursor costs an SQLite run four trips to the driver's thread, not one."""
+    """Run one statement in the connection's transaction and return its rows.
+
+    The statement is already written for the driver (its placeholders, no SQLAlchemy
+    constructs), so it goes to the driver directly: through SQLAlchemy's cursor, each
+    statement on SQLite cost four trips to the driver's thread instead of one."""
     driver = (await connection.get_raw_connection()).driver_connection
     if connection.dialect.name == "sqlite":
         return list(await driver.execute_fetchall(sql, params))

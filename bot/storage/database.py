@@ -74,7 +74,7 @@ def _json_loads(text: str):
 # within seconds. SQLite's default checkpoints every 1,000 pages (4 MB) of write-ahead log,
 # which in such a burst copies the same index and table pages to the database file, and
 # syncs it, once per batch; every 16,384 pages (64 MB at the default page size) a run
-# checkpoints a few times and spends about 0.7 s less on 100k members. The log file is
+# checkpoints a few times and spends about 0.6 s less on 100k members. The log file is
 # cut back to 64 MB after each checkpoint, so that is all the extra disk it takes.
 WAL_CHECKPOINT_PAGES = 16_384
 WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
