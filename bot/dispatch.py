@@ -642,18 +642,21 @@ class Planner:
         rules: SelectionRules = service.rules
         queries = BatchQueries.build(postgres=service.postgres)
         batch = queries.batch(member_ids)
+        # Core rows, as the claim reads: once members have history these are tens of
+        # rows each, and the ORM's result machinery cost more than the queries.
+        connection = await session.connection()
         due: dict[int, dict[str, datetime]] = defaultdict(dict)
-        for member_id, question_id, due_at in await session.execute(
+        for member_id, question_id, due_at in await connection.execute(
             queries.srs_cards, {"member_ids": batch}
         ):
             due[member_id][question_id] = due_at
         shown: dict[int, dict[str, datetime]] = defaultdict(dict)
-        for member_id, question_id, at in await session.execute(
+        for member_id, question_id, at in await connection.execute(
             queries.recent_questions, {"member_ids": batch, "since": now - rules.repeat_gap}
         ):
             shown[member_id][question_id] = at
         reviews: dict[int, list[datetime]] = defaultdict(list)
-        for member_id, at in await session.execute(
+        for member_id, at in await connection.execute(
             queries.recent_reviews,
             {"member_ids": batch, "since": now - timedelta(days=1, hours=14)},
         ):
