@@ -27,6 +27,7 @@ from bot.storage.database import (
     is_sqlite,
     redact_url,
     session_factory,
+    sqlite_library_problem,
     sqlite_path,
     upgrade,
 )
@@ -69,6 +70,9 @@ async def open_database(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     shown = redact_url(url)
     if is_sqlite(url):
+        problem = sqlite_library_problem()
+        if problem is not None:
+            raise DatabaseUnavailable(problem)
         check_sqlite_location(url)
     try:
         engine = create_engine(url)

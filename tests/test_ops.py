@@ -31,7 +31,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.bootstrap import build, open_database
+from bot.bootstrap import DatabaseUnavailable, build, open_database
 from bot.config import load_settings
 from bot.ops.backup import BackupError, backup_sqlite
 from bot.ops.doctor import diagnose, exit_code, run_doctor
@@ -478,6 +478,22 @@ async def test_doctor_fails_on_refused_tokens_and_incomplete_slack_setup(
     )
     assert checks["discord auth"].line() == "FAIL discord auth: Discord refused DISCORD_TOKEN (401)"
     assert exit_code(list(checks.values())) == 1
+
+
+async def test_an_sqlite_too_old_for_drillbot_is_named_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As on an old Linux whose Python uses the system SQLite: no RETURNING before 3.35.
+    monkeypatch.setattr(sqlite3, "sqlite_version_info", (3, 31, 1))
+    monkeypatch.setattr(sqlite3, "sqlite_version", "3.31.1")
+    settings = load_settings(env={}, database_url=sqlite_url(tmp_path))
+    expected = "drillbot needs SQLite 3.35.0 or newer; this Python uses SQLite 3.31.1."
+    checks = await run_doctor(settings=settings, check_platforms=False, env={})
+    database = next(check for check in checks if check.name == "database")
+    assert database.line().startswith(f"FAIL database: {expected}")
+    with pytest.raises(DatabaseUnavailable, match=expected.replace(".", r"\.")):
+        await open_database(settings)
+    assert not (tmp_path / "drillbot.db").exists()
 
 
 async def test_doctor_fails_clearly_on_a_broken_database_url(tmp_path: Path) -> None:

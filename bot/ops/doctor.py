@@ -29,6 +29,7 @@ from bot.storage.database import (
     head_revision,
     is_sqlite,
     redact_url,
+    sqlite_library_problem,
     sqlite_path,
 )
 
@@ -101,6 +102,9 @@ async def database_check(settings: Settings, *, within: float = DATABASE_TIMEOUT
     url = settings.database_url
     shown = redact_url(url)
     if is_sqlite(url):
+        problem = sqlite_library_problem()
+        if problem is not None:
+            return Check("database", "fail", problem)
         path = sqlite_path(url)
         if path is not None:
             folder = path.parent if str(path.parent) else Path(".")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from pathlib import Path
 
 from alembic import command
@@ -90,6 +91,34 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
     cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT_BYTES}")
     cursor.close()
+
+
+# The newest SQL drillbot writes for SQLite: RETURNING (3.35) and UPDATE ... FROM (3.33)
+# in the outbox, json_each in planning.
+OLDEST_SQLITE = (3, 35, 0)
+
+
+def sqlite_library_problem() -> str | None:
+    """Why the SQLite this Python is built with cannot run drillbot, or None if it can.
+
+    An old Linux's system SQLite would otherwise fail in the middle of the first daily
+    run rather than at start."""
+    if sqlite3.sqlite_version_info < OLDEST_SQLITE:
+        return (
+            f"drillbot needs SQLite {'.'.join(map(str, OLDEST_SQLITE))} or newer; this "
+            f"Python uses SQLite {sqlite3.sqlite_version}. Use a Python built with a newer "
+            "SQLite, or PostgreSQL"
+        )
+    try:
+        with closing(sqlite3.connect(":memory:")) as connection:
+            connection.execute("SELECT value FROM json_each('[1]')").fetchall()
+    except sqlite3.OperationalError:
+        return (
+            f"drillbot needs SQLite's JSON functions, and this Python's SQLite "
+            f"{sqlite3.sqlite_version} was built without them. Use a Python built with a "
+            "standard SQLite, or PostgreSQL"
+        )
+    return None
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
