@@ -22,8 +22,6 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, Select, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
@@ -37,7 +35,7 @@ from bot.domain.selection import (
 )
 from bot.domain.weeks import shift_week, week_label
 from bot.messages import QuestionCard, QuestionFace
-from bot.outbox import OutgoingPost, question_face
+from bot.outbox import QUESTION_FACE_COLUMNS, OutgoingPost, question_face
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
@@ -120,6 +118,8 @@ SUBSCRIPTION_COLUMNS = (
 SUBSCRIPTION_CHANGES = ("next_run_at", "last_local_date", "runs", "skipped")
 # The per-card values of a DM drill's outbox rows, in the order the claim builds them.
 DM_POST_COLUMNS = ("key", "platform", "team_id", "member_id", "question_id", "position", "heading")
+# The per-channel values of a daily channel question's outbox row, in the order it is built.
+CHANNEL_POST_COLUMNS = ("key", "platform", "team_id", "channel_ref", "question_id", "heading")
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,15 +333,8 @@ class Dispatcher:
                     Post.__table__,
                     DM_POST_COLUMNS,
                     posts,
-                    constants={
-                        "kind": "dm",
-                        "channel_ref": None,
-                        "status": "pending",
-                        "attempts": 0,
-                        "not_before": now,
-                        "created_at": now,
-                        "lease_until": lease_until,
-                    },
+                    constants={"kind": "dm", "channel_ref": None, "lease_until": lease_until}
+                    | new_post_values(now),
                     conflict_column="key",
                     returning=("key", "id"),
                 )
@@ -490,24 +483,26 @@ class Dispatcher:
                     )
                     continue
                 posts.append(
-                    {
-                        "key": f"channel:{channel.id}:{local_day.isoformat()}",
-                        "kind": "channel",
-                        "platform": channel.platform,
-                        "team_id": channel.team_id,
-                        "member_id": None,
-                        "channel_ref": channel.channel_ref,
-                        "question_id": picked[0].question_id,
-                        "position": 1,
-                        "heading": f"Question of the day · {local_day:%a %d %b}",
-                        "status": "pending",
-                        "not_before": now,
-                        "created_at": now,
-                        "attempts": 0,
-                    }
+                    (
+                        f"channel:{channel.id}:{local_day.isoformat()}",
+                        channel.platform,
+                        channel.team_id,
+                        channel.channel_ref,
+                        picked[0].question_id,
+                        f"Question of the day · {local_day:%a %d %b}",
+                    )
                 )
                 report.channel_runs += 1
-            ids = await insert_posts(session, posts, postgres=self._postgres)
+            inserted = await insert_rows_ignoring_conflicts(
+                session,
+                Post.__table__,
+                CHANNEL_POST_COLUMNS,
+                posts,
+                constants={"kind": "channel", "member_id": None, "position": 1}
+                | new_post_values(now),
+                conflict_column="key",
+            )
+            ids = sorted(post_id for (post_id,) in inserted)
             report.posts_inserted += len(ids)
         if ids:
             delivered = await self.service.outbox.deliver_many(ids)
@@ -524,24 +519,12 @@ def drill_heading(position: int, total: int, reason: str) -> str:
     return f"Daily drill {position}/{total} · {REASONS[reason]}"
 
 
-async def insert_posts(session: AsyncSession, rows: list[dict], *, postgres: bool) -> list[int]:
-    """Insert outbox rows in bulk; a key that already exists is left alone."""
-    if not rows:
-        return []
-    dialect_insert = postgres_insert if postgres else sqlite_insert
-    statement = (
-        dialect_insert(Post).on_conflict_do_nothing(index_elements=["key"]).returning(Post.id)
-    )
-    ids: list[int] = []
-    for start in range(0, len(rows), 1000):
-        result = await session.execute(statement, rows[start : start + 1000])
-        ids.extend(result.scalars().all())
-    return sorted(ids)
+def new_post_values(now: datetime) -> dict:
+    """What every outbox row the dispatch inserts starts with."""
+    return {"status": "pending", "attempts": 0, "not_before": now, "created_at": now}
 
 
-ACTIVE_QUESTION_COLUMNS = select(
-    Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
-).where(Question.active)
+ACTIVE_QUESTION_COLUMNS = select(*QUESTION_FACE_COLUMNS).where(Question.active)
 
 
 def candidate(question) -> Candidate:

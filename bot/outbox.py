@@ -111,12 +111,20 @@ class DeliveryReport:
         return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
 
 
+# What `question_face` reads of a question.
+QUESTION_FACE_COLUMNS = (
+    Question.id,
+    Question.track,
+    Question.level,
+    Question.time_limit_s,
+    Question.data,
+)
+
+
 async def load_faces(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, QuestionFace]:
     """The faces of the given questions."""
     rows = await session.execute(
-        select(
-            Question.id, Question.track, Question.level, Question.time_limit_s, Question.data
-        ).where(Question.id.in_({i for i in ids if i is not None}))
+        select(*QUESTION_FACE_COLUMNS).where(Question.id.in_({i for i in ids if i is not None}))
     )
     return {row.id: question_face(row) for row in rows}
 
@@ -159,13 +167,18 @@ class Outbox:
         """At shutdown: give back the leases of posts whose sends were cut off, so another
         instance (or the next start) sends them now rather than when the lease runs out."""
         held, self._held = self._held, set()
-        if not held:
+        return await self._lease_pending(held, until=None)
+
+    async def _lease_pending(self, post_ids: Iterable[int], *, until: datetime | None) -> int:
+        """Set the lease of those of `post_ids` still pending; returns how many."""
+        post_ids = list(post_ids)
+        if not post_ids:
             return 0
         async with transaction(self._sessions) as session:
             result = await session.execute(
                 update(Post)
-                .where(Post.id.in_(held), POST_IS_PENDING)
-                .values(lease_until=None)
+                .where(Post.id.in_(post_ids), POST_IS_PENDING)
+                .values(lease_until=until)
                 .execution_options(synchronize_session=False)
             )
         return result.rowcount or 0
@@ -264,7 +277,7 @@ class Outbox:
                     await self._record_and_finish(sent)
                 if self._clock.now() - renewed >= self.policy.lease / 3:
                     renewed = self._clock.now()
-                    await self._renew_leases()
+                    await self._lease_pending(self._held, until=renewed + self.policy.lease)
 
         recorder = asyncio.create_task(record_meanwhile())
         try:
@@ -288,18 +301,6 @@ class Outbox:
                 await self._after_recording(job)
 
         await asyncio.gather(*(worker() for _ in range(min(self.policy.concurrency, len(jobs)))))
-
-    async def _renew_leases(self) -> None:
-        held = list(self._held)
-        if not held:
-            return
-        async with transaction(self._sessions) as session:
-            await session.execute(
-                update(Post)
-                .where(Post.id.in_(held), POST_IS_PENDING)
-                .values(lease_until=self._clock.now() + self.policy.lease)
-                .execution_options(synchronize_session=False)
-            )
 
     async def _claim(self, post_ids: Sequence[int]) -> list[OutgoingPost]:
         """Lease the still-pending posts among `post_ids` and build what to send.

@@ -79,6 +79,11 @@ class Question(Base):
     synced_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+def partial_index(name: str, *columns: str, where: str) -> Index:
+    """An index holding only the rows `where` (SQL) selects, on both databases."""
+    return Index(name, *columns, sqlite_where=sql_text(where), postgresql_where=sql_text(where))
+
+
 class Post(Base):
     """The outbox: one row per message the bot sends, keyed so it is never sent twice.
 
@@ -93,26 +98,15 @@ class Post(Base):
     # leads with the message id, which platforms hand out in time order, so a batch's
     # entries land together at its end rather than all over it.
     __table_args__ = (
-        Index(
+        partial_index(
             "ix_posts_message",
             "platform",
             "message_ref",
             "channel_ref",
-            sqlite_where=sql_text("message_ref IS NOT NULL"),
-            postgresql_where=sql_text("message_ref IS NOT NULL"),
+            where="message_ref IS NOT NULL",
         ),
-        Index(
-            "ix_posts_pending",
-            "not_before",
-            sqlite_where=sql_text("status = 'pending'"),
-            postgresql_where=sql_text("status = 'pending'"),
-        ),
-        Index(
-            "ix_posts_round_id",
-            "round_id",
-            sqlite_where=sql_text("round_id IS NOT NULL"),
-            postgresql_where=sql_text("round_id IS NOT NULL"),
-        ),
+        partial_index("ix_posts_pending", "not_before", where="status = 'pending'"),
+        partial_index("ix_posts_round_id", "round_id", where="round_id IS NOT NULL"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
