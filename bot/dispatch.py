@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from functools import cache
@@ -112,6 +112,19 @@ SUBSCRIPTION_COLUMNS = (
     Subscription.runs,
     Subscription.skipped,
 )
+# What a claim reads of each due subscription: its columns, then its member's.
+DUE_COLUMNS = (
+    *SUBSCRIPTION_COLUMNS,
+    Member.platform,
+    Member.team_id,
+    Member.unreachable_at,
+    Member.external_id,
+    Member.dm_channel_ref,
+)
+# A claimed row as a plain named tuple: the claim and planning read about twenty fields
+# of each of a thousand rows a batch, and a SQLAlchemy row's attribute lookup is a
+# Python call (a quarter of a microsecond) where a named tuple's is not.
+DueSubscription = namedtuple("DueSubscription", [column.key for column in DUE_COLUMNS])
 
 
 # What a claim changes on each subscription it runs, in the order it builds them.
@@ -254,14 +267,7 @@ class Dispatcher:
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
-                select(
-                    *SUBSCRIPTION_COLUMNS,
-                    Member.platform,
-                    Member.team_id,
-                    Member.unreachable_at,
-                    Member.external_id,
-                    Member.dm_channel_ref,
-                )
+                select(*DUE_COLUMNS)
                 .join(Member, Member.id == Subscription.member_id)
                 .where(
                     Subscription.active,
@@ -274,7 +280,8 @@ class Dispatcher:
             if self._postgres:
                 query = query.with_for_update(skip_locked=True, of=Subscription)
             # Core rows: the ORM's result machinery costs more than the query here.
-            rows = (await (await session.connection()).execute(query)).all()
+            result = await (await session.connection()).execute(query)
+            rows = list(map(DueSubscription._make, result))
             if not rows:
                 return []
             await bank.load(session)
