@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bank.schema import LEVELS, TRACKS
+from bot.srs import SCHEDULES
 
 
 class UsageError(ValueError):
@@ -171,6 +172,26 @@ class ListType(ParamType):
                 f"unknown {', '.join(unknown)} (choose from {', '.join(self.choices)})"
             )
         return items
+
+
+@dataclass(frozen=True)
+class ReviewOnlyDaysType(WeekdaysType):
+    """Days as `days` takes them, or `none`: drill days that bring no new questions."""
+
+    def parse(self, text: str) -> tuple[int, ...]:
+        if text.strip().lower() == "none":
+            return ()
+        return super().parse(text)
+
+
+@dataclass(frozen=True)
+class GoalDateType(DateType):
+    """An interview date, or `off` to drop the goal."""
+
+    def parse(self, text: str) -> date | str:
+        if text.strip().lower() == "off":
+            return "off"
+        return super().parse(text)
 
 
 CARD = IntType("card", minimum=1, maximum=2**62)
@@ -413,8 +434,34 @@ CORE_COMMANDS = CommandCatalog(
                 Param("screening", IntType("n", 0, 5), "screening questions a day", keyword=True),
                 Param("tracks", ListType("tracks", TRACKS), "only these tracks", keyword=True),
                 Param("companies", ListType("companies"), "prefer these companies", keyword=True),
+                Param(
+                    "reviewonly",
+                    ReviewOnlyDaysType("days"),
+                    "days with reviews but no new questions (or none)",
+                    keyword=True,
+                ),
+                Param(
+                    "schedule",
+                    ChoiceType("fsrs|fixed", SCHEDULES),
+                    "fsrs, or fixed: back on days 3, 7, 14, 21 after first sight",
+                    keyword=True,
+                ),
             ),
-            examples=("/drillbot subscribe 07:45 Europe/Berlin weekdays quickfire=5",),
+            examples=(
+                "/drillbot subscribe 07:45 Europe/Berlin weekdays quickfire=5",
+                "/drillbot subscribe quickfire=2 reviewonly=sat,sun",
+            ),
+        ),
+        Command(
+            ("drillbot", "goal"),
+            "Set your interview date: new questions are paced to cover your tracks a week before.",
+            (
+                Param(
+                    "date", GoalDateType("YYYY-MM-DD|off"), "interview date, or off", required=True
+                ),
+                Param("tracks", ListType("tracks", TRACKS), "only these tracks", keyword=True),
+            ),
+            examples=("/drillbot goal 2027-03-01 tracks=llm,deep-learning", "/drillbot goal off"),
         ),
         Command(
             ("drillbot", "pause"),

@@ -24,18 +24,21 @@ from sqlalchemy import Integer, Select, String, any_, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.learning_plan import Pace, pace, split_new
 from bot.domain.schedule import LocalSchedule, decode_days, resolve_local
 from bot.domain.selection import (
     Candidate,
     CandidatePool,
+    DrillBudget,
     Filters,
     SelectionRules,
     draw_new,
+    plan_daily_drill,
     select_questions,
 )
 from bot.domain.weeks import shift_week, week_label
-from bot.messages import QuestionCard, QuestionFace
-from bot.outbox import QUESTION_FACE_COLUMNS, OutgoingPost, question_face
+from bot.messages import REVIEWS_PER_MESSAGE, QuestionCard, QuestionFace
+from bot.outbox import GROUPED, QUESTION_FACE_COLUMNS, OutgoingPost, question_face, with_review
 from bot.progress import leaderboard
 from bot.rounds import maintain as maintain_rounds
 from bot.storage.bulk import insert_rows_ignoring_conflicts, update_by_key
@@ -111,6 +114,9 @@ SUBSCRIPTION_COLUMNS = (
     Subscription.last_local_date,
     Subscription.runs,
     Subscription.skipped,
+    Subscription.schedule,
+    Subscription.goal_date,
+    Subscription.review_only_days,
 )
 # What a claim reads of each due subscription: its columns, then its member's.
 DUE_COLUMNS = (
@@ -130,7 +136,17 @@ DueSubscription = namedtuple("DueSubscription", [column.key for column in DUE_CO
 # What a claim changes on each subscription it runs, in the order it builds them.
 SUBSCRIPTION_CHANGES = ("next_run_at", "last_local_date", "runs", "skipped")
 # The per-card values of a DM drill's outbox rows, in the order the claim builds them.
-DM_POST_COLUMNS = ("key", "platform", "team_id", "member_id", "question_id", "position", "heading")
+DM_POST_COLUMNS = (
+    "key",
+    "platform",
+    "team_id",
+    "member_id",
+    "question_id",
+    "position",
+    "heading",
+    "status",
+)
+
 # The per-channel values of a daily channel question's outbox row, in the order it is built.
 CHANNEL_POST_COLUMNS = ("key", "platform", "team_id", "channel_ref", "question_id", "heading")
 
@@ -317,18 +333,10 @@ class Dispatcher:
                     recipients[member_id] = (row.external_id, row.dm_channel_ref)
                     cards = planner.plan_member(row, window=window, now=now)
                     key = f"dm:{member_id}:{window.iso}:"
-                    platform, team_id, total = row.platform, row.team_id, len(cards)
+                    platform, team_id = row.platform, row.team_id
                     posts.extend(
-                        (
-                            key + str(position),
-                            platform,
-                            team_id,
-                            member_id,
-                            card.question_id,
-                            position,
-                            drill_heading(position, total, card.reason),
-                        )
-                        for position, card in enumerate(cards, start=1)
+                        (key + str(position), platform, team_id, member_id, qid, position, *rest)
+                        for position, (qid, *rest) in enumerate(drill_rows(cards), start=1)
                     )
                     report.dm_runs += 1
                 changes.append((next_run, last_day, runs, skipped, row.id))
@@ -341,22 +349,28 @@ class Dispatcher:
                     DM_POST_COLUMNS,
                     posts,
                     constants={"kind": "dm", "channel_ref": None, "lease_until": lease_until}
-                    | new_post_values(now),
+                    | new_post_values(now, status=None),
                     conflict_column="key",
                     returning=("key", "id"),
                 )
             )
             report.posts_inserted += len(inserted)
-        claimed = []
+        claimed: list[OutgoingPost] = []
         faces = bank.faces
-        for key, platform, _team, member_id, question_id, _position, heading in posts:
+        lead: OutgoingPost | None = None  # the post the next grouped reviews travel in
+        for key, platform, _team, member_id, question_id, _position, heading, status in posts:
             post_id = inserted.get(key)
-            if post_id is not None:
-                user_ref, channel_ref = recipients[member_id]
-                card = QuestionCard(post_id, faces[question_id], heading)
-                claimed.append(
-                    OutgoingPost(post_id, "dm", platform, card, channel_ref, user_ref, member_id)
-                )
+            if post_id is None:
+                lead = None
+                continue
+            card = QuestionCard(post_id, faces[question_id], heading)
+            if status == GROUPED:
+                if lead is not None:
+                    with_review(lead, card)
+                continue
+            user_ref, channel_ref = recipients[member_id]
+            lead = OutgoingPost(post_id, "dm", platform, card, channel_ref, user_ref, member_id)
+            claimed.append(lead)
         return claimed
 
     def _due_run(self, subscription: Subscription, now: datetime) -> datetime | None:
@@ -526,9 +540,42 @@ def drill_heading(position: int, total: int, reason: str) -> str:
     return f"Daily drill {position}/{total} · {REASONS[reason]}"
 
 
-def new_post_values(now: datetime) -> dict:
-    """What every outbox row the dispatch inserts starts with."""
-    return {"status": "pending", "attempts": 0, "not_before": now, "created_at": now}
+@cache
+def review_heading(position: int, total: int) -> str:
+    return f"Daily drill · review {position}/{total}"
+
+
+def drill_rows(cards: list[PlannedCard]) -> list[tuple[str, str, str]]:
+    """(question id, heading, status) for each of a day's cards, in sending order.
+
+    New questions (and early reviews filling new slots) are cards of their own; the due
+    reviews follow, REVIEWS_PER_MESSAGE to a message: the first of each message is the
+    post that is sent, the others are grouped into it.
+    """
+    fresh = [card for card in cards if card.reason != "due"]
+    due = [card for card in cards if card.reason == "due"]
+    rows = [
+        (card.question_id, drill_heading(position, len(fresh), card.reason), "pending")
+        for position, card in enumerate(fresh, start=1)
+    ]
+    for start in range(0, len(due), REVIEWS_PER_MESSAGE):
+        group = due[start : start + REVIEWS_PER_MESSAGE]
+        rows.extend(
+            (
+                card.question_id,
+                review_heading(start + offset + 1, len(due)),
+                GROUPED if offset else "pending",
+            )
+            for offset, card in enumerate(group)
+        )
+    return rows
+
+
+def new_post_values(now: datetime, *, status: str | None = "pending") -> dict:
+    """What every outbox row the dispatch inserts starts with (`status` None: each row
+    names its own)."""
+    values = {"attempts": 0, "not_before": now, "created_at": now}
+    return values if status is None else {"status": status} | values
 
 
 ACTIVE_QUESTION_COLUMNS = select(*QUESTION_FACE_COLUMNS).where(Question.active)
@@ -617,7 +664,7 @@ class Planner:
         self.due = due
         self.shown = shown
         self.reviews = reviews
-        self._filter_cache: dict[tuple, tuple[Filters, ...]] = {}
+        self._filter_cache: dict[tuple, Filters] = {}
 
     @classmethod
     async def load(
@@ -659,22 +706,34 @@ class Planner:
             reviews=reviews,
         )
 
-    def _filters(self, tracks: tuple, level: str, companies: tuple) -> tuple[Filters, ...]:
-        key = (tracks, level, companies)
-        found = self._filter_cache.get(key)
-        if found is None:
-            general = Filters(tracks=tracks, levels=(level,))
-            found = (
-                (Filters(tracks=tracks, levels=(level,), companies=companies), general)
-                if companies
-                else (general,)
+    def pace(self, subscription, *, day: date, now: datetime) -> Pace:
+        """How many new questions the member gets on `day`, and how their plan stands."""
+        member_id = subscription.member_id
+        due = self.due.get(member_id, {})
+        shown = self.shown.get(member_id, {})
+        tracks = tuple(subscription.tracks or ())
+        _, track_ids = self.pool.eligible(Filters(tracks=tracks))
+        if due or shown:
+            repeat_gap = self.rules.repeat_gap
+            unseen = sum(
+                1
+                for qid in track_ids
+                if qid not in due and (qid not in shown or now - shown[qid] >= repeat_gap)
             )
-            self._filter_cache[key] = found
-        return found
+        else:
+            unseen = len(track_ids)
+        return pace(
+            today=day,
+            budget=subscription.quickfire_count + subscription.screening_count,
+            unseen=unseen,
+            days=decode_days(subscription.days),
+            review_only=decode_days(subscription.review_only_days or ""),
+            goal=subscription.goal_date,
+        )
 
     def plan_member(self, subscription, *, window: DayWindow, now: datetime) -> list[PlannedCard]:
         """Cards for one run on the local day `window`; `subscription` is a Subscription or
-        a row of its columns."""
+        a row of its columns. New questions first, then the due reviews."""
         member_id = subscription.member_id
         reviews = self.reviews.get(member_id)
         reviews_today = sum(1 for at in reviews if at >= window.midnight) if reviews else 0
@@ -682,43 +741,45 @@ class Planner:
         shown = self.shown.get(member_id, {})
         tracks = tuple(subscription.tracks or ())
         companies = tuple(subscription.companies or ())
-        cards: list[PlannedCard] = []
-        slots = (
+        slots: tuple[tuple[str, int], ...] = (
             ("quickfire", subscription.quickfire_count),
             ("screening", subscription.screening_count),
         )
+        if subscription.goal_date is not None or subscription.review_only_days:
+            slots = split_new(self.pace(subscription, day=window.day, now=now).new_today, slots)
         if not due and not shown and not companies:
-            # No history and one filter per level (most of a big first day): a sample.
+            # No history and one filter per level (most of a big first day): a sample,
+            # unless a level has too few questions and the slot must borrow from others.
+            cards: list[PlannedCard] = []
             for level, count in slots:
-                (filters,) = self._filters(tracks, level, ())
+                filters = self._level_filters(tracks, level)
                 seed = f"{member_id}:{window.iso}:{level}"
                 cards += [
                     PlannedCard(c.question_id, "new", level)
                     for c in draw_new(self.pool, filters, count, seed)
                 ]
-            return cards
-        for level, count in slots:
-            if count <= 0:
-                continue
-            picked: list = []
-            # Questions asked at the member's chosen companies first, then any others.
-            for filters in self._filters(tracks, level, companies):
-                picked += select_questions(
-                    candidates=self.pool,
-                    due_at=due,
-                    last_shown=shown,
-                    now=now,
-                    count=count - len(picked),
-                    filters=filters,
-                    rules=self.rules,
-                    reviews_today=reviews_today,
-                    seed=f"{member_id}:{window.iso}:{level}",
-                    exclude={p.question_id for p in picked} if picked else (),
-                    due_by=window.end,
-                )
-                if len(picked) >= count:
-                    break
-            if due:
-                reviews_today += sum(1 for p in picked if p.reason == "due")
-            cards += [PlannedCard(p.question_id, p.reason, level) for p in picked]
-        return cards
+            if len(cards) == sum(count for _, count in slots):
+                return cards
+        drill = plan_daily_drill(
+            pool=self.pool,
+            tracks=tracks,
+            companies=companies,
+            due_at=due,
+            last_shown=shown,
+            now=now,
+            due_by=window.end,
+            budget=DrillBudget(new=slots, reviews=max(0, self.rules.max_reviews - reviews_today)),
+            rules=self.rules,
+            seed=f"{member_id}:{window.iso}",
+        )
+        return [
+            PlannedCard(picked.question_id, picked.reason, level or "review")
+            for picked, level in drill
+        ]
+
+    def _level_filters(self, tracks: tuple, level: str) -> Filters:
+        key = (tracks, level)
+        found = self._filter_cache.get(key)
+        if found is None:
+            found = self._filter_cache[key] = Filters(tracks=tracks, levels=(level,))
+        return found

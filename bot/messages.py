@@ -54,6 +54,27 @@ class QuestionCard:
         return self.question.companies
 
 
+# Reviews one message carries: Discord allows five rows of buttons a message, and a
+# review's row is Reveal / Strong / Lean / No Hire.
+REVIEWS_PER_MESSAGE = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDigest:
+    """A day's due reviews in one message rather than one message each.
+
+    Each item is still its own card (its own post, graded with its own buttons or
+    `/grade <card> <grade>`); the message is recorded as the first item's post.
+    """
+
+    items: tuple[QuestionCard, ...]
+    heading: str = ""
+
+    @property
+    def post_id(self) -> int:
+        return self.items[0].post_id
+
+
 @dataclass(frozen=True, kw_only=True)
 class AnswerReveal:
     post_id: int
@@ -95,7 +116,7 @@ class LeaderboardView:
     rows: Sequence[LeaderboardRow] = field(default_factory=tuple)
 
 
-Message = QuestionCard | AnswerReveal | Text | Image | LeaderboardView
+Message = QuestionCard | ReviewDigest | AnswerReveal | Text | Image | LeaderboardView
 
 
 def time_budget_label(seconds: int) -> str:

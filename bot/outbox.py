@@ -16,18 +16,21 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.grades import Grade
 from bot.messages import (
+    REVIEWS_PER_MESSAGE,
     Image,
     LeaderboardRow,
     LeaderboardView,
     Message,
     QuestionCard,
     QuestionFace,
+    ReviewDigest,
     Text,
 )
 from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError, Sent
@@ -39,6 +42,10 @@ from bot.storage.models import POST_IS_PENDING, Channel, Member, Post, Question
 logger = logging.getLogger(__name__)
 
 ALL_GRADES = tuple(Grade)  # the reaction hints on a card, in button order
+
+# A review that travels inside the message of the review before it (a ReviewDigest): it
+# is never sent on its own, and is recorded as sent, or failed, with that message.
+GROUPED = "grouped"
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,7 @@ class OutgoingPost:
     user_ref: str
     member_id: int | None
     follow_up: Image | None = None  # e.g. the leaderboard chart, posted in the thread
+    companions: tuple[int, ...] = ()  # grouped reviews carried in the same message
     sent: Sent | None = None
     error: PlatformError | None = None
 
@@ -96,6 +104,14 @@ class OutgoingPost:
         """Where it goes, as sending orders and rate-limits it: the channel, or the
         member's DM before its channel is known."""
         return self.channel_ref or f"dm:{self.user_ref}"
+
+
+def with_review(job: OutgoingPost, card: QuestionCard) -> None:
+    """Make `job` carry one more review: a card becomes a ReviewDigest of the two."""
+    message = job.message
+    items = message.items if isinstance(message, ReviewDigest) else (message,)
+    job.message = ReviewDigest(items=(*items, card))
+    job.companions = (*job.companions, card.post_id)
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,43 @@ def question_face(question) -> QuestionFace:
         prompt=question.data["prompt"],
         companies=tuple(question.data.get("companies") or ()),
     )
+
+
+async def _grouped_reviews(session: AsyncSession, posts: Sequence) -> dict[str, Any]:
+    """The grouped reviews that may travel with the DM posts among `posts`, by key."""
+    keys = [
+        key
+        for post in posts
+        if post.kind == "dm" and post.question_id is not None
+        for key in _companion_keys(post)
+    ]
+    if not keys:
+        return {}
+    rows = await session.execute(
+        select(Post.id, Post.key, Post.question_id, Post.heading).where(
+            Post.key.in_(keys), Post.status == GROUPED
+        )
+    )
+    return {row.key: row for row in rows}
+
+
+def _companion_keys(post) -> list[str]:
+    """The keys a DM post's grouped reviews would have: the next positions of its day."""
+    prefix = post.key.rsplit(":", 1)[0]
+    return [f"{prefix}:{post.position + offset}" for offset in range(1, REVIEWS_PER_MESSAGE)]
+
+
+def _carried_by(post, grouped: Mapping[str, Any]) -> list:
+    """The grouped reviews right after `post`, in order, up to the first gap."""
+    if not grouped or post.kind != "dm" or post.question_id is None:
+        return []
+    carried = []
+    for key in _companion_keys(post):
+        review = grouped.get(key)
+        if review is None:
+            break
+        carried.append(review)
+    return carried
 
 
 class Outbox:
@@ -313,6 +366,8 @@ class Outbox:
             query = (
                 select(
                     Post.id,
+                    Post.key,
+                    Post.position,
                     Post.kind,
                     Post.platform,
                     Post.channel_ref,
@@ -340,7 +395,10 @@ class Outbox:
                 .values(lease_until=now + self.policy.lease)
                 .execution_options(synchronize_session=False)
             )
-            faces = await load_faces(session, {p.question_id for p in posts})
+            grouped = await _grouped_reviews(session, posts)
+            faces = await load_faces(
+                session, {p.question_id for p in posts} | {g.question_id for g in grouped.values()}
+            )
             member_ids = {p.member_id for p in posts if p.member_id is not None}
             members = (
                 {
@@ -366,18 +424,19 @@ class Outbox:
                 message, follow_up = leaderboard_messages(post.payload)
             else:
                 message = Text(text=post.text or "")
-            jobs.append(
-                OutgoingPost(
-                    post_id=post.id,
-                    kind=post.kind,
-                    platform=post.platform,
-                    message=message,
-                    channel_ref=post.channel_ref or (member.dm_channel_ref if member else None),
-                    user_ref=member.external_id if member else "",
-                    member_id=post.member_id,
-                    follow_up=follow_up,
-                )
+            job = OutgoingPost(
+                post_id=post.id,
+                kind=post.kind,
+                platform=post.platform,
+                message=message,
+                channel_ref=post.channel_ref or (member.dm_channel_ref if member else None),
+                user_ref=member.external_id if member else "",
+                member_id=post.member_id,
+                follow_up=follow_up,
             )
+            for review in _carried_by(post, grouped):
+                with_review(job, QuestionCard(review.id, faces[review.question_id], review.heading))
+            jobs.append(job)
         return jobs
 
     async def _send_one(self, job: OutgoingPost) -> None:
@@ -425,6 +484,7 @@ class Outbox:
                     failed.append(job)
                 continue
             messages.append((sent.channel_ref, sent.message_ref, job.post_id))
+            messages.extend((sent.channel_ref, sent.message_ref, c) for c in job.companions)
             if job.channel_ref is None and job.member_id is not None:
                 new_dm_channels[job.member_id] = sent.channel_ref
             delivered[job.platform, job.kind] += 1
@@ -463,6 +523,13 @@ class Outbox:
         post.lease_until = None
         if error.permanent or post.attempts >= self.policy.max_attempts:
             post.status = "failed"
+            if job.companions:
+                await session.execute(
+                    update(Post)
+                    .where(Post.id.in_(job.companions))
+                    .values(status="failed", last_error=post.last_error)
+                    .execution_options(synchronize_session=False)
+                )
             self.totals["failed"] += 1
             self._metrics.post_failed(platform=post.platform, kind=post.kind)
             logger.error("post %s (%s) failed for good: %s", post.id, post.key, error)

@@ -13,11 +13,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.dispatch import channel_schedule, next_subscription_run, subscription_schedule
-from bot.domain.schedule import WEEKDAYS, encode_days
+from bot.dispatch import (
+    BankView,
+    Planner,
+    channel_schedule,
+    next_subscription_run,
+    subscription_schedule,
+)
+from bot.domain.schedule import WEEKDAYS, decode_days, describe_days, encode_days
+from bot.domain.selection import Filters
 from bot.events import CommandInvoked
+from bot.forecast import forecast
 from bot.messages import Text
-from bot.storage.models import Channel, Member, Subscription
+from bot.storage.models import Channel, Member, SrsCard, Subscription
 
 INDEFINITELY = date(9999, 12, 31)
 
@@ -40,6 +48,11 @@ def describe_subscription(subscription: Subscription | None) -> str:
         parts.append(f"tracks: {', '.join(subscription.tracks)}")
     if subscription.companies:
         parts.append(f"companies: {', '.join(subscription.companies)}")
+    review_only = decode_days(subscription.review_only_days or "")
+    if review_only:
+        parts.append(f"reviews only on {describe_days(review_only)}")
+    if subscription.schedule == "fixed":
+        parts.append("fixed plan: back on days 3, 7, 14, 21 after first sight")
     lines = [f"*Daily drill*: {schedule.describe()}; {'; '.join(parts)}."]
     if subscription.paused_until == INDEFINITELY:
         lines.append("Paused until you run /drillbot resume.")
@@ -85,6 +98,8 @@ async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
             screening_count=defaults.screening,
             tracks=[],
             companies=[],
+            schedule="fsrs",
+            review_only_days="",
             created_at=now,
             updated_at=now,
             runs=0,
@@ -105,6 +120,10 @@ async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
         subscription.tracks = list(args["tracks"])
     if args.get("companies"):
         subscription.companies = list(args["companies"])
+    if args.get("reviewonly") is not None:
+        subscription.review_only_days = encode_days(args["reviewonly"])
+    if args.get("schedule"):
+        subscription.schedule = args["schedule"]
     if subscription.quickfire_count + subscription.screening_count == 0:
         return service.reply_later(
             event,
@@ -116,8 +135,9 @@ async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
     subscription.next_run_at = next_subscription_run(subscription, after=now)
     await _clear_unreachable(session, who.member_id)
     await session.flush()
+    plan = await plan_lines(service, session, subscription)
     return service.reply_later(
-        event, Text(text="Subscribed.\n" + describe_subscription(subscription))
+        event, Text(text="\n".join(["Subscribed.", describe_subscription(subscription), *plan]))
     )
 
 
@@ -176,7 +196,10 @@ async def unsubscribe(service, event: CommandInvoked, who, session: AsyncSession
 
 
 async def show_settings(service, event: CommandInvoked, who, session: AsyncSession):
-    lines = [describe_subscription(await subscription_of(session, who.member_id))]
+    subscription = await subscription_of(session, who.member_id)
+    lines = [describe_subscription(subscription)]
+    if subscription is not None and subscription.active:
+        lines += await plan_lines(service, session, subscription)
     lines.append(f"Your timezone: {who.timezone}.")
     if not event.conversation.is_dm:
         lines.append(describe_channel(await _channel(session, who, event, create=False)))
@@ -254,7 +277,79 @@ async def _clear_unreachable(session: AsyncSession, member_id: int) -> None:
         member.unreachable_at = None
 
 
+async def goal(service, event: CommandInvoked, who, session: AsyncSession):
+    """Set or drop the interview date new questions are paced towards."""
+    subscription = await subscription_of(session, who.member_id)
+    if subscription is None or not subscription.active:
+        return service.reply_later(
+            event,
+            Text(
+                text="A goal paces your daily drill, and you have none: start it with "
+                "/drillbot subscribe, then set the date."
+            ),
+        )
+    now = service.clock.now()
+    target = event.args["date"]
+    if target == "off":
+        subscription.goal_date = None
+        subscription.updated_at = now
+        await session.flush()
+        plan = await plan_lines(service, session, subscription)
+        return service.reply_later(event, Text(text="\n".join(["Interview date removed.", *plan])))
+    today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+    if target <= today:
+        return service.reply_later(
+            event, Text(text=f"{target:%d %b %Y} is not in the future; give the interview date.")
+        )
+    subscription.goal_date = target
+    if event.args.get("tracks"):
+        subscription.tracks = list(event.args["tracks"])
+    subscription.updated_at = now
+    await session.flush()
+    plan = await plan_lines(service, session, subscription)
+    return service.reply_later(
+        event, Text(text="\n".join([f"Interview date set: {target:%a %d %b %Y}.", *plan]))
+    )
+
+
+async def plan_lines(service, session: AsyncSession, subscription: Subscription) -> list[str]:
+    """The member's learning plan as /drillbot settings, /stats and /drillbot goal show it."""
+    now = service.clock.now()
+    today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+    bank = await BankView().load(session)
+    planner = await Planner.load(
+        session, service=service, member_ids=[subscription.member_id], now=now, pool=bank.pool
+    )
+    pace = planner.pace(subscription, day=today, now=now)
+    _, track_ids = bank.pool.eligible(Filters(tracks=tuple(subscription.tracks or ())))
+    cards = [
+        card
+        for question_id, card in await session.execute(
+            select(SrsCard.question_id, SrsCard.card).where(
+                SrsCard.member_id == subscription.member_id, SrsCard.reviews > 0
+            )
+        )
+        if question_id in track_ids
+    ]
+    srs = service.fixed_srs if subscription.schedule == "fixed" else service.srs
+    days = decode_days(subscription.days)
+    result = forecast(
+        srs=srs,
+        cards=cards,
+        seen=len(track_ids) - pace.unseen,
+        available=len(track_ids),
+        pace=pace,
+        today=today,
+        days=days,
+        review_only=decode_days(subscription.review_only_days or ""),
+        goal=subscription.goal_date,
+        review_cap=service.rules.max_reviews,
+    )
+    return ["*Plan*", *result.describe(goal=subscription.goal_date)]
+
+
 HANDLERS = {
+    "drillbot goal": goal,
     "drillbot subscribe": subscribe,
     "drillbot pause": pause,
     "drillbot resume": resume,

@@ -42,7 +42,7 @@ from bot.rounds import RoundSettings, after_grade
 from bot.schedule_commands import HANDLERS as SCHEDULE_HANDLERS
 from bot.srs import Srs
 from bot.storage.database import transaction
-from bot.storage.models import Member, Post, Question, ReviewLog
+from bot.storage.models import Member, Post, Question, ReviewLog, Subscription
 from bot.storage.repository import (
     active_questions,
     cards_for,
@@ -52,10 +52,16 @@ from bot.storage.repository import (
     find_post_by_message,
     insert_post,
     last_shown,
+    shares_message,
     sync_questions,
 )
 
 logger = logging.getLogger(__name__)
+
+DIGEST_REACTION_HINT = Text(
+    text="That message holds several reviews, so a reaction cannot tell which one you "
+    "graded: press the buttons under each review, or use /grade <card> strong|lean|no."
+)
 
 REASON_LABELS = {"due": "review", "new": "new", "ahead": "early review"}
 
@@ -100,6 +106,8 @@ class DrillService:
         self.settings = settings
         self.catalog = catalog
         self.srs = Srs(desired_retention=settings.srs.desired_retention)
+        # The source banks' fixed plan, for members who pick `schedule=fixed`.
+        self.fixed_srs = Srs(desired_retention=settings.srs.desired_retention, schedule="fixed")
         self.postgres = sessions.kw["bind"].dialect.name == "postgresql"
         self.outbox = Outbox(
             sessions=sessions,
@@ -376,6 +384,8 @@ class DrillService:
         post = await self._post_for(session, event)
         if post is None or not self._may_grade(post, who):
             return self._hint_not_a_card(event)
+        if not isinstance(event, ButtonPressed) and await shares_message(session, post):
+            return self.reply_later(event, DIGEST_REACTION_HINT)
         source = "button" if isinstance(event, ButtonPressed) else "reaction"
         outcome = await self._record(session, who, post, grade, source=source)
         question = await session.get(Question, post.question_id)
@@ -388,6 +398,8 @@ class DrillService:
         post = await self._post_for(session, event)
         if post is None or not self._may_grade(post, who):
             return self._hint_not_a_card(event)
+        if await shares_message(session, post):
+            return None  # a reaction on a review digest graded nothing, so undoes nothing
         member = await session.get(Member, who.member_id)
         outcome = await remove_grade(
             session,
@@ -412,7 +424,9 @@ class DrillService:
         if post is None:
             return self.reply_later(event, self._no_card(event.post_id))
         reveal = await self._reveal_message(session, post)
-        if event.conversation.is_dm:
+        # A DM card turns into its answer; a review digest stays, so its other reviews
+        # keep their buttons, and the answer comes as a reply.
+        if event.conversation.is_dm and not await shares_message(session, post):
             port = self.ports[event.actor.platform]
 
             async def update() -> None:
@@ -431,9 +445,12 @@ class DrillService:
         self, session: AsyncSession, who: Who, post: Post, grade: Grade, *, source: str
     ) -> GradeOutcome:
         member = await session.get(Member, who.member_id)
+        schedule = await session.scalar(
+            select(Subscription.schedule).where(Subscription.member_id == who.member_id)
+        )
         outcome = await record_grade(
             session,
-            srs=self.srs,
+            srs=self.fixed_srs if schedule == "fixed" else self.srs,
             member=member,
             post=post,
             grade=grade,

@@ -1,19 +1,37 @@
-"""The FSRS scheduler, configured for one post a day.
+"""The review schedule: FSRS configured for one drill a day, or the sources' fixed plan.
 
 drillbot asks at most once a day, so FSRS' minute-scale learning steps are switched off
-(`learning_steps=()`, `relearning_steps=()`): a No Hire comes back the next day, not in
-ten minutes. Fuzzing is off so that the same grades always give the same schedule.
+(`learning_steps=()`, `relearning_steps=()`): a first-sight Lean or No Hire, and a No
+Hire on a known question, come back in the next day's drill, never ten minutes later.
+Fuzzing is off so that the same grades always give the same schedule. The defaults
+were chosen with `bench/learning.py` (docs/benchmarks.md has the figures).
+
+``schedule="fixed"`` is the source banks' plan instead: a question comes back 3, 7, 14
+and 21 days after it was first seen, then every 21 days, whatever the grades. The FSRS
+card is still kept up to date beside it, so recall estimates and the review logs stay
+comparable when a team tries both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Literal
 
 import fsrs
 
 from bot.domain.grades import Grade
+
+SCHEDULES = ("fsrs", "fixed")
+Schedule = Literal["fsrs", "fixed"]
+
+# Days after first sight on which the fixed plan asks again; then every FIXED_LAST_GAP.
+FIXED_PLAN_DAYS = (3, 7, 14, 21)
+FIXED_LAST_GAP = 21
+# The key under which the fixed plan keeps its place in fsrs' card JSON.
+FIXED_KEY = "fixed_plan"
+
+DEFAULT_RETENTION = 0.85
 
 
 @dataclass(frozen=True)
@@ -23,8 +41,22 @@ class Review:
     due: datetime
 
 
+def fixed_plan_due(*, first_seen: datetime, reviews_done: int) -> datetime:
+    """When the fixed plan asks next, after `reviews_done` reviews (the first sight is one)."""
+    if reviews_done <= len(FIXED_PLAN_DAYS):
+        return first_seen + timedelta(days=FIXED_PLAN_DAYS[reviews_done - 1])
+    extra = reviews_done - len(FIXED_PLAN_DAYS)
+    return first_seen + timedelta(days=FIXED_PLAN_DAYS[-1] + FIXED_LAST_GAP * extra)
+
+
 class Srs:
-    def __init__(self, *, desired_retention: float = 0.9) -> None:
+    def __init__(
+        self, *, desired_retention: float = DEFAULT_RETENTION, schedule: Schedule = "fsrs"
+    ) -> None:
+        if schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, not {schedule!r}")
+        self.schedule = schedule
+        self.desired_retention = desired_retention
         self._scheduler = fsrs.Scheduler(
             desired_retention=desired_retention,
             learning_steps=(),
@@ -41,7 +73,20 @@ class Srs:
         updated, log = self._scheduler.review_card(
             fsrs.Card.from_dict(card), grade.rating, review_datetime=at
         )
-        return Review(card=updated.to_dict(), log=log.to_dict(), due=updated.due)
+        data = updated.to_dict()
+        due = updated.due
+        if self.schedule == "fixed":
+            place = card.get(FIXED_KEY) or {"first_seen": at.isoformat(), "reviews": 0}
+            place = {"first_seen": place["first_seen"], "reviews": place["reviews"] + 1}
+            due = fixed_plan_due(
+                first_seen=datetime.fromisoformat(place["first_seen"]),
+                reviews_done=place["reviews"],
+            )
+            data[FIXED_KEY] = place
+            data["due"] = due.isoformat()
+        elif FIXED_KEY in card:
+            data[FIXED_KEY] = card[FIXED_KEY]  # kept, in case the member switches back
+        return Review(card=data, log=log.to_dict(), due=due)
 
     def retrievability(self, card: dict[str, Any], *, at: datetime) -> float:
         return self._scheduler.get_card_retrievability(

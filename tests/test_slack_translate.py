@@ -22,7 +22,7 @@ from adapters.slack.translate import (
     translate,
     with_profile,
 )
-from bot.commands import CORE_COMMANDS, ChoiceType, IntType, UsageError
+from bot.commands import CORE_COMMANDS, ChoiceType, DateType, IntType, UsageError
 from bot.config import Settings
 from bot.domain.grades import Grade
 from bot.events import ButtonPressed, CommandInvoked, ReactionAdded, ReactionRemoved
@@ -100,6 +100,8 @@ def _sample(param) -> str:
         return str(param.type.minimum)
     if isinstance(param.type, ChoiceType):
         return param.type.choices[0]
+    if isinstance(param.type, DateType):
+        return "2027-03-01"
     raise AssertionError(f"no sample for required {param.name}")
 
 

@@ -1,7 +1,15 @@
 """Which questions a member gets next.
 
-Order: FSRS reviews that are due (most overdue first, capped per day so a member back
-from holiday is not buried), then questions never seen, then, if the member has seen
+The daily drill (`plan_daily_drill`) has two budgets: the member's new questions
+(their quick-fire and screening counts) and, besides them, the reviews that are due,
+up to the review cap. Reviews never take a new question's place, so a member who
+drills every day works through their tracks at their pace. A level with nothing new
+left lends its slot to the next level of the curriculum, so the deep dives, system
+design and scenario questions come once the short ones are done.
+
+On-demand drills (`select_questions`) keep one budget: FSRS reviews that are due (most
+overdue first, capped per day so a member back from holiday is not buried), then
+questions never seen, then, if the member has seen
 everything that fits, the reviews due soonest. A question shown in the last
 `repeat_gap` is not shown again unless FSRS says it is due, and nothing shown in the
 last `cooldown` is shown again at all (an ungraded due card should not repeat in every
@@ -103,12 +111,16 @@ class CandidatePool:
 
     def __init__(self, candidates: Iterable[Candidate]) -> None:
         self._all = tuple(candidates)
+        self._levels = frozenset(c.level for c in self._all)
         # Keyed by the filter's fields: equal filters built by different callers share
         # one entry, and a tuple of strings hashes far faster than a dataclass.
         self._cache: dict[tuple, tuple[tuple[Candidate, ...], frozenset[str]]] = {}
 
     def __len__(self) -> int:
         return len(self._all)
+
+    def levels(self) -> frozenset[str]:
+        return self._levels
 
     def eligible(self, filters: Filters) -> tuple[tuple[Candidate, ...], frozenset[str]]:
         key = (filters.tracks, filters.levels, filters.companies)
@@ -215,3 +227,141 @@ def select_questions(
         )
         picked.extend(Picked(qid, "ahead") for _, qid in ahead[: count - len(picked)])
     return picked
+
+
+# The curriculum's order of levels: a level with nothing new left lends its daily slots
+# to the next one, so short questions come first and every level is reached.
+LEVEL_ORDER = (
+    "quickfire",
+    "screening",
+    "deep-dive",
+    "scenario",
+    "system-design",
+    "staff",
+    "research",
+)
+
+
+def levels_from(level: str, known: Iterable[str]) -> tuple[str, ...]:
+    """`level` first, then the curriculum's later levels, then its earlier ones, then any
+    level the bank has that the curriculum does not name."""
+    order = list(LEVEL_ORDER)
+    if level not in order:
+        order.insert(0, level)
+    start = order.index(level)
+    ordered = order[start:] + order[:start]
+    return tuple(ordered) + tuple(sorted(set(known) - set(ordered)))
+
+
+@dataclass(frozen=True, slots=True)
+class DrillBudget:
+    """One daily drill's two budgets: new questions per level slot, and reviews."""
+
+    new: tuple[tuple[str, int], ...]  # (level, count), in the drill's order
+    reviews: int
+
+
+def due_reviews(
+    *,
+    due_at: Mapping[str, datetime],
+    last_shown: Mapping[str, datetime],
+    eligible_ids: Collection[str],
+    now: datetime,
+    due_by: datetime,
+    limit: int,
+    cooldown: timedelta,
+) -> list[str]:
+    """Due questions, most overdue first, at most `limit`; nothing shown within `cooldown`."""
+    if limit <= 0:
+        return []
+    due = sorted((due, qid) for qid, due in due_at.items() if due <= due_by and qid in eligible_ids)
+    picked = []
+    for _, question_id in due:
+        shown = last_shown.get(question_id)
+        if shown is None or now - shown >= cooldown:
+            picked.append(question_id)
+            if len(picked) >= limit:
+                break
+    return picked
+
+
+def plan_daily_drill(
+    *,
+    pool: CandidatePool,
+    tracks: tuple[str, ...],
+    companies: tuple[str, ...],
+    due_at: Mapping[str, datetime],
+    last_shown: Mapping[str, datetime],
+    now: datetime,
+    due_by: datetime,
+    budget: DrillBudget,
+    rules: SelectionRules = SelectionRules(),
+    seed: str = "",
+) -> list[tuple[Picked, str]]:
+    """A day's drill as (pick, slot level): the new questions, then the due reviews.
+
+    New means never graded and not shown within `repeat_gap`. A slot takes its own
+    level first (questions asked at the member's companies before others), then the
+    curriculum's next levels. Once nothing new is left anywhere in the member's tracks,
+    the new slots go to the reviews due soonest ("ahead"), so the drill is never empty.
+    """
+    taken: set[str] = set()
+    drill: list[tuple[Picked, str]] = []
+    levels = pool.levels()
+
+    def is_new(question_id: str) -> bool:
+        if question_id in due_at or question_id in taken:
+            return False
+        return is_new_enough(last_shown.get(question_id), now=now, gap=rules.repeat_gap)
+
+    short: list[str] = []
+    for level, count in budget.new:
+        wanted = count
+        for slot_level in levels_from(level, levels):
+            if wanted <= 0:
+                break
+            filters = [Filters(tracks=tracks, levels=(slot_level,))]
+            if companies:
+                filters.insert(0, Filters(tracks=tracks, levels=(slot_level,), companies=companies))
+            for slot_filters in filters:
+                eligible, _ = pool.eligible(slot_filters)
+                fresh = [c for c in eligible if is_new(c.question_id)]
+                for candidate in SeededDraw(f"{seed}:{level}:{slot_level}").sample(fresh, wanted):
+                    drill.append((Picked(candidate.question_id, "new"), level))
+                    taken.add(candidate.question_id)
+                    wanted -= 1
+                if wanted <= 0:
+                    break
+        short.extend([level] * wanted)
+
+    _, track_ids = pool.eligible(Filters(tracks=tracks))
+    for question_id in due_reviews(
+        due_at=due_at,
+        last_shown=last_shown,
+        eligible_ids=track_ids,
+        now=now,
+        due_by=due_by,
+        limit=budget.reviews,
+        cooldown=rules.cooldown,
+    ):
+        drill.append((Picked(question_id, "due"), ""))
+        taken.add(question_id)
+
+    if short:
+        ahead = sorted(
+            (due, qid)
+            for qid, due in due_at.items()
+            if due > due_by
+            and qid in track_ids
+            and qid not in taken
+            and is_new_enough(last_shown.get(qid), now=now, gap=rules.repeat_gap)
+        )
+        drill.extend(
+            (Picked(qid, "ahead"), level) for (_, qid), level in zip(ahead, short, strict=False)
+        )
+    return drill
+
+
+def is_new_enough(shown: datetime | None, *, now: datetime, gap: timedelta) -> bool:
+    """Not shown within `gap` of `now`."""
+    return shown is None or now - shown >= gap

@@ -242,6 +242,11 @@ class Subscription(Base):
     last_local_date: Mapped[date | None] = mapped_column(Date, nullable=True)
     runs: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # "fsrs", or "fixed": the source banks' day 3-7-14-21 plan, for teams comparing both.
+    schedule: Mapped[str] = mapped_column(String(8), default="fsrs", server_default="fsrs")
+    goal_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    # Drill days that bring due reviews but no new questions ("" for none).
+    review_only_days: Mapped[str] = mapped_column(String(20), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -155,6 +155,23 @@ async def find_post_by_message(
     return await session.scalar(query.order_by(Post.id).limit(1))
 
 
+async def shares_message(session: AsyncSession, post: Post) -> bool:
+    """Whether other posts were sent in `post`'s message: a review digest's items."""
+    if post.message_ref is None:
+        return False
+    others = await session.scalar(
+        select(Post.id)
+        .where(
+            Post.platform == post.platform,
+            Post.message_ref == post.message_ref,
+            Post.channel_ref == post.channel_ref,
+            Post.id != post.id,
+        )
+        .limit(1)
+    )
+    return others is not None
+
+
 async def cards_for(session: AsyncSession, *, member_id: int) -> dict[str, SrsCard]:
     rows = await session.scalars(select(SrsCard).where(SrsCard.member_id == member_id))
     return {row.question_id: row for row in rows}
