@@ -485,6 +485,11 @@ async def _simulate(
         click.echo(json.dumps(data, indent=2))
     else:
         for key, value in data.items():
+            if key == "coverage" and value:
+                value = (
+                    f"{value['seen_mean']} of {value['available']} questions seen a member "
+                    f"(least {value['seen_min']}, most {value['seen_max']})"
+                )
             click.echo(f"{key:>18}: {value}")
     if report.duplicates or report.missed or report.unexpected:
         sys.exit(1)

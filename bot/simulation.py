@@ -25,12 +25,13 @@ from adapters.fake import FakeChatPort
 from bot.bootstrap import build
 from bot.clock import FakeClock
 from bot.config import Settings, load_settings
-from bot.dispatch import subscription_schedule
+from bot.dispatch import BankView, subscription_schedule
 from bot.domain.grades import Grade
 from bot.domain.schedule import resolve_local
+from bot.domain.selection import Filters
 from bot.domain.weeks import shift_week, week_label
-from bot.events import Actor, CommandInvoked, Conversation, ReactionAdded
-from bot.messages import QuestionCard
+from bot.events import Actor, ButtonPressed, CommandInvoked, Conversation, ReactionAdded
+from bot.messages import QuestionCard, ReviewDigest
 from bot.progress import leaderboard
 from bot.storage.database import transaction
 from bot.storage.models import Member, Post, Round, Subscription, Team
@@ -67,6 +68,7 @@ TIMES = (
 )
 DAY_CHOICES = ("weekdays", "daily", "mon,wed,fri", "weekends")
 DEFAULT_START = datetime(2026, 10, 19, tzinfo=UTC)  # Europe and the US change clocks inside 28 days
+CARDS = (QuestionCard, ReviewDigest)  # the messages a member grades
 GRADE_WEIGHTS = ((Grade.STRONG, 0.45), (Grade.LEAN, 0.35), (Grade.NO, 0.20))
 
 
@@ -92,6 +94,9 @@ class SimulationReport:
     mock_rounds_expired: int = 0
     mock_rounds_abandoned: int = 0
     quickfire_rounds_completed: int = 0
+    # Distinct questions each member was sent in their DMs (mean, least, most), and how
+    # many questions their tracks hold: how much of the bank the daily drill covers.
+    coverage: dict = field(default_factory=dict)
     leaderboard: dict = field(default_factory=dict)
     wall_seconds: float = 0.0
 
@@ -174,38 +179,54 @@ async def _run(
             new = port.deliveries[seen:]
             seen = len(port.deliveries)
             for delivery in new:
-                if not isinstance(delivery.message, QuestionCard) or delivery.action == "reply":
+                if not isinstance(delivery.message, CARDS) or delivery.action == "reply":
                     continue
                 graders = (
                     [delivery.user_ref or _owner(delivery.channel_ref)]
                     if delivery.channel_ref != CHANNEL
                     else rng.sample(people, k=min(3, len(people)))
                 )
+                conversation = Conversation(
+                    channel_ref=delivery.channel_ref, is_dm=delivery.channel_ref != CHANNEL
+                )
                 for person in graders:
-                    if rng.random() < 0.15:
-                        report.cards_skipped += 1
-                        continue
-                    grade = rng.choices(
-                        [g for g, _ in GRADE_WEIGHTS], [w for _, w in GRADE_WEIGHTS]
-                    )[0]
-                    grades[grade.value] += 1
-                    await app.service.handle(
-                        ReactionAdded(
-                            event_id=next(events),
-                            actor=_actor(person),
-                            conversation=Conversation(
-                                channel_ref=delivery.channel_ref,
-                                is_dm=delivery.channel_ref != CHANNEL,
-                            ),
-                            message_ref=delivery.message_ref,
-                            grade=grade,
-                        )
+                    # A review digest is graded with each review's buttons; a card with a
+                    # reaction.
+                    items = (
+                        delivery.message.items
+                        if isinstance(delivery.message, ReviewDigest)
+                        else (None,)
                     )
+                    for item in items:
+                        if rng.random() < 0.15:
+                            report.cards_skipped += 1
+                            continue
+                        grade = _grade(rng)
+                        grades[grade.value] += 1
+                        await app.service.handle(
+                            ReactionAdded(
+                                event_id=next(events),
+                                actor=_actor(person),
+                                conversation=conversation,
+                                message_ref=delivery.message_ref,
+                                grade=grade,
+                            )
+                            if item is None
+                            else ButtonPressed(
+                                event_id=next(events),
+                                actor=_actor(person),
+                                conversation=conversation,
+                                message_ref=delivery.message_ref,
+                                post_id=item.post_id,
+                                action="grade",
+                                grade=grade,
+                            )
+                        )
             seen = len(port.deliveries)
             drilled = {
                 d.user_ref or _owner(d.channel_ref)
                 for d in new
-                if isinstance(d.message, QuestionCard) and d.channel_ref != CHANNEL
+                if isinstance(d.message, CARDS) and d.channel_ref != CHANNEL
             }
             for person in sorted(drilled):
                 await self_study(app, port, rng, person, events, grades, report)
@@ -253,7 +274,7 @@ async def self_study(
     graded = 0
     while cards and graded < to_grade:
         card = cards.pop(0)
-        grade = rng.choices([g for g, _ in GRADE_WEIGHTS], [w for _, w in GRADE_WEIGHTS])[0]
+        grade = _grade(rng)
         grades[grade.value] += 1
         mark = len(port.deliveries)
         await app.service.handle(
@@ -275,7 +296,7 @@ async def _check(
     sends = Counter(
         d.message.post_id
         for d in port.deliveries
-        if isinstance(d.message, QuestionCard) and d.action in ("dm", "post")
+        if isinstance(d.message, CARDS) and d.action in ("dm", "post")
     )
     report.duplicates = sum(count - 1 for count in sends.values() if count > 1)
     report.posts_sent = sum(sends.values())
@@ -287,6 +308,7 @@ async def _check(
             )
         ).all()
     actual = {(p.member_id, p.key.split(":")[2]) for p in posts if p.kind == "dm"}
+    report.coverage = await _coverage(app, posts, [s for s, _ in subscriptions])
     report.dm_drills = len(actual)
     report.channel_questions = sum(1 for p in posts if p.kind == "channel")
     expected: set[tuple[int, str]] = set()
@@ -327,6 +349,32 @@ async def _check(
             for s in board.standings[:10]
         ],
     }
+
+
+async def _coverage(app, posts: list[Post], subscriptions: list[Subscription]) -> dict:
+    """How much of their tracks each member's daily drills have covered."""
+    questions: dict[int, set[str]] = {}
+    for post in posts:
+        if post.kind == "dm" and post.question_id is not None:
+            questions.setdefault(post.member_id, set()).add(post.question_id)
+    async with transaction(app.sessions) as session:
+        pool = (await BankView().load(session)).pool
+    seen = [len(questions.get(s.member_id, ())) for s in subscriptions]
+    available = [
+        len(pool.eligible(Filters(tracks=tuple(s.tracks or ())))[0]) for s in subscriptions
+    ]
+    if not seen:
+        return {"seen_mean": 0.0, "seen_min": 0, "seen_max": 0, "available": 0}
+    return {
+        "seen_mean": round(sum(seen) / len(seen), 1),
+        "seen_min": min(seen),
+        "seen_max": max(seen),
+        "available": max(available),
+    }
+
+
+def _grade(rng: random.Random) -> Grade:
+    return rng.choices([g for g, _ in GRADE_WEIGHTS], [w for _, w in GRADE_WEIGHTS])[0]
 
 
 def _owner(channel_ref: str) -> str:

@@ -1,8 +1,9 @@
 """The review schedule: FSRS configured for one drill a day, or the sources' fixed plan.
 
 drillbot asks at most once a day, so FSRS' minute-scale learning steps are switched off
-(`learning_steps=()`, `relearning_steps=()`): a first-sight Lean or No Hire, and a No
-Hire on a known question, come back in the next day's drill, never ten minutes later.
+(`learning_steps=()`, `relearning_steps=()`); instead a first-sight Lean or No Hire
+comes back in the next day's drill (a one-day learning step), as does a No Hire on a
+known question, never ten minutes later.
 Fuzzing is off so that the same grades always give the same schedule. The defaults
 were chosen with `bench/learning.py` (docs/benchmarks.md has the figures).
 
@@ -32,6 +33,7 @@ FIXED_LAST_GAP = 21
 FIXED_KEY = "fixed_plan"
 
 DEFAULT_RETENTION = 0.85
+LEARNING_STEP = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,11 @@ class Srs:
         )
         data = updated.to_dict()
         due = updated.due
+        if self.schedule == "fsrs" and grade is not Grade.STRONG and not card.get("last_review"):
+            # A first sight that went less than well is asked again in the next drill,
+            # even where FSRS' stability would allow two days: a one-day learning step.
+            due = min(due, at + LEARNING_STEP)
+            data["due"] = due.isoformat()
         if self.schedule == "fixed":
             place = card.get(FIXED_KEY) or {"first_seen": at.isoformat(), "reviews": 0}
             place = {"first_seen": place["first_seen"], "reviews": place["reviews"] + 1}

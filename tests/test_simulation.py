@@ -8,6 +8,14 @@ from pathlib import Path
 from tests.cli import run_drillbot
 
 
+def test_the_readable_summary_shows_coverage(tmp_path: Path) -> None:
+    result = run_drillbot(
+        "simulate", "--members", "3", "--days", "3", "--seed", "1", cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "of 276 questions seen a member (least" in result.stdout
+
+
 def test_a_simulated_fortnight_sends_every_run_once(tmp_path: Path) -> None:
     result = run_drillbot(
         "simulate",
@@ -35,3 +43,8 @@ def test_a_simulated_fortnight_sends_every_run_once(tmp_path: Path) -> None:
         + report["mock_rounds_abandoned"]
     )
     assert set(report["leaderboard"]) == {"week", "top"}
+    coverage = report["coverage"]
+    assert coverage["available"] == 276  # nobody picked tracks: the whole bundled bank
+    # Every member drills on at least two of the ten days and gets at least one new
+    # question each time, whatever their reviews.
+    assert 2 <= coverage["seen_min"] <= coverage["seen_mean"] <= coverage["seen_max"] <= 276
