@@ -265,7 +265,16 @@ async def show_stats(service, event: CommandInvoked, who, session: AsyncSession)
     stats = await collect_stats(
         session, member_id=who.member_id, timezone=who.timezone, now=now, srs=service.srs
     )
-    text = Text(text=stats_text(stats))
+    lines = [stats_text(stats)]
+    subscription = await session.scalar(
+        select(Subscription).where(Subscription.member_id == who.member_id)
+    )
+    if subscription is not None and subscription.active:
+        # Imported here: the plan reads through the dispatch, which imports this module.
+        from bot.schedule_commands import plan_lines
+
+        lines += await plan_lines(service, session, subscription)
+    text = Text(text="\n".join(lines))
     chart = Image(
         png=progress_chart(
             title="Last 8 weeks",

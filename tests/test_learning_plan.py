@@ -308,3 +308,15 @@ async def test_the_fixed_plan_brings_a_question_back_on_day_three(harness: Harne
     await harness.react(harness.port.delivery_of_card(back[0].post_id).message_ref, Grade.NO)
     (card,) = await harness.rows(SrsCard)
     assert card.due == utc(2026, 11, 30, 9, 30)  # day 7, whatever the grade
+
+
+async def test_stats_show_the_plan_towards_the_interview(harness: Harness) -> None:
+    await harness.command("drillbot subscribe", time="09:00", timezone="UTC", days="daily")
+    await harness.command("drillbot goal", date=date(2027, 1, 11))
+    await harness.jump_through(utc(2026, 11, 23, 9, 30))
+    for card in harness.port.cards():
+        await harness.react(harness.port.delivery_of_card(card.post_id).message_ref, Grade.LEAN)
+    await harness.command("stats")
+    text = next(t for t in reversed(harness.port.texts()) if "Seen" in t)
+    assert "Seen 1 of 8 questions in your tracks." in text
+    assert "Interview 11 Jan 2027: 7 new to go over" in text
