@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.grades import Grade
 from bot.events import Conversation
-from bot.messages import Image, Message, QuestionCard
+from bot.messages import Image, Message, QuestionCard, ReviewDigest
 from bot.ports import PlatformError, Sent
 
 
@@ -39,7 +39,12 @@ class FakeChatPort:
     # -- what tests look at --------------------------------------------------------
 
     def cards(self) -> list[QuestionCard]:
-        return [d.message for d in self.deliveries if isinstance(d.message, QuestionCard)]
+        """Every card members received, in order: a digest's items count one by one, as
+        each is its own card, revealed and graded on its own."""
+        return [card for delivery in self.deliveries for card in _cards_in(delivery.message)]
+
+    def digests(self) -> list[ReviewDigest]:
+        return [d.message for d in self.deliveries if isinstance(d.message, ReviewDigest)]
 
     def texts(self) -> list[str]:
         return [d.message.text for d in self.deliveries if hasattr(d.message, "text")]
@@ -48,8 +53,10 @@ class FakeChatPort:
         return [d for d in self.deliveries if d.action == action]
 
     def delivery_of_card(self, post_id: int) -> Delivery:
+        """The delivery that carried the card: for a digest's item, the digest's, whose
+        message ref is shared by all its items (and recorded as its first item's)."""
         for delivery in self.deliveries:
-            if isinstance(delivery.message, QuestionCard) and delivery.message.post_id == post_id:
+            if any(card.post_id == post_id for card in _cards_in(delivery.message)):
                 return delivery
         raise LookupError(f"card #{post_id} was never delivered")
 
@@ -115,3 +122,12 @@ class FakeChatPort:
     ) -> Sent:
         self._check("image", channel_ref)
         return self._record(Delivery("image", channel_ref, self._next_ref(), image))
+
+
+def _cards_in(message: Message | None) -> tuple[QuestionCard, ...]:
+    """The cards a message carries: a card itself, a digest's items, else none."""
+    if isinstance(message, QuestionCard):
+        return (message,)
+    if isinstance(message, ReviewDigest):
+        return message.items
+    return ()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bank.yamldoc import YamlFileError, describe_location, load_yaml
 from bot.domain.grades import DEFAULT_ALIASES, Grade
 from bot.ratelimit import RateLimits
+from bot.srs import DEFAULT_RETENTION
 
 DEFAULT_CONFIG_FILE = "drillbot.yaml"
 DEFAULT_DATABASE_URL = "sqlite:///drillbot.db"
@@ -88,8 +89,9 @@ class DrillSettings(Section):
 
 
 class SrsSettings(Section):
-    desired_retention: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
-    max_reviews_per_day: Annotated[int, Field(ge=1, le=200)] = 10
+    # Both chosen with bench/learning.py: docs/benchmarks.md has the figures.
+    desired_retention: Annotated[float, Field(gt=0.5, lt=1.0)] = DEFAULT_RETENTION
+    max_reviews_per_day: Annotated[int, Field(ge=1, le=200)] = 20
     repeat_gap_days: Annotated[int, Field(ge=0, le=60)] = 7
 
 

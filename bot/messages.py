@@ -74,6 +74,10 @@ class ReviewDigest:
     def post_id(self) -> int:
         return self.items[0].post_id
 
+    @property
+    def title(self) -> str:
+        return self.heading or f"Reviews due · {len(self.items)}"
+
 
 @dataclass(frozen=True, kw_only=True)
 class AnswerReveal:

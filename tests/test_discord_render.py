@@ -27,6 +27,7 @@ from bot.messages import (
     LeaderboardView,
     QuestionCard,
     QuestionFace,
+    ReviewDigest,
     Text,
 )
 from tests.discord_fakes import BOT_ID, load_fixture
@@ -108,6 +109,76 @@ def test_card_buttons_are_persistent_and_carry_the_post_id() -> None:
     assert parse_card_button("someone-else:button") is None
     labels = [item.item.label for item in view.children]
     assert labels == ["Reveal answer", "Strong Hire", "Lean Hire", "No Hire"]
+    assert len(view.to_components()) == 1  # one row
+
+
+def review(post_id: int, prompt: str = "Why does attention scale as O(n^2)?") -> QuestionCard:
+    return QuestionCard(
+        post_id=post_id,
+        question=QuestionFace(
+            question_id=f"llm-q{post_id}",
+            track="llm",
+            level="screening",
+            time_limit_s=120,
+            prompt=prompt,
+        ),
+        heading=f"review {post_id - 100}/5",
+    )
+
+
+def rows_of(rendered) -> list[list[tuple[str, int]]]:
+    """(action, post id) of each button, row by row, as discord.py sends the view."""
+    return [
+        [parse_card_button(button["custom_id"]) for button in row["components"]]
+        for row in rendered.view().to_components()
+    ]
+
+
+def test_a_digest_gives_each_review_a_row_of_its_own_buttons() -> None:
+    digest = ReviewDigest(items=tuple(review(post_id) for post_id in range(101, 106)))
+    rendered = render(digest)
+
+    within_discord_limits(rendered.embed)
+    assert rendered.embed.title == "Reviews due · 5"
+    for number, item in enumerate(digest.items, start=1):
+        head = f"**{number}. Card #{item.post_id}** · review {number}/5 · llm · screening · 2 min"
+        assert f"{head} · `llm-q{item.post_id}`\nWhy does attention" in rendered.embed.description
+    assert rows_of(rendered) == [
+        [(action, item.post_id) for action in ("reveal", "strong", "lean", "no")]
+        for item in digest.items
+    ]
+    labels = [b.item.label for b in rendered.view().children if b.post_id == 103]
+    assert labels == ["Reveal card #103", "Strong Hire", "Lean Hire", "No Hire"]
+    assert "view" in rendered.send_kwargs() and rendered.edit_kwargs()["view"] is not None
+
+
+def test_a_digest_of_long_prompts_fits_discords_limits() -> None:
+    code = "Explain:\n" + "\n".join(f"    line_{n} = f(x) * {n}" for n in range(400))
+    prompts = ("x" * 5000, code, "*" * 5000, "y" * 500, "z" * 3000)
+    digest = ReviewDigest(
+        items=tuple(review(101 + n, prompt) for n, prompt in enumerate(prompts)),
+        heading="Reviews due · " + "t" * 300,
+    )
+    rendered = render(digest)
+
+    within_discord_limits(rendered.embed)
+    description = rendered.embed.description
+    assert description.count("```") % 2 == 0
+    assert all(f"Card #{item.post_id}**" in description for item in digest.items)
+    assert "y" * 500 + "\n" in description  # a short prompt is not cut for the long ones
+    assert len(description) > 4000  # and what it leaves goes to the long ones
+    assert [{post_id for _, post_id in row} for row in rows_of(rendered)] == [
+        {101},
+        {102},
+        {103},
+        {104},
+        {105},
+    ]
+
+
+def test_more_reviews_than_discord_has_rows_is_refused() -> None:
+    with pytest.raises(ValueError, match="6 reviews"):
+        render(ReviewDigest(items=tuple(review(post_id) for post_id in range(101, 107))))
 
 
 def test_core_markup_becomes_discord_markup() -> None:

@@ -3,12 +3,15 @@ payload, since Slack rejects a whole message for one block over them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from adapters.slack.render import (
     BUTTON_TEXT_MAX,
+    CONTEXT_MAX,
+    FALLBACK_MAX,
     HEADER_MAX,
     MAX_BLOCKS,
     SECTION_MAX,
@@ -26,6 +29,7 @@ from bot.messages import (
     LeaderboardView,
     QuestionCard,
     QuestionFace,
+    ReviewDigest,
     Text,
 )
 
@@ -57,10 +61,16 @@ REVEAL = AnswerReveal(
 )
 
 
+BLOCKS_TEXT_MAX = 13_000
+"""About where Slack starts refusing a message as `msg_blocks_too_long` (undocumented)."""
+
+
 def within_limits(payload: dict[str, Any]) -> None:
     blocks = payload["blocks"]
     assert len(blocks) <= MAX_BLOCKS
-    assert payload["text"]
+    assert 0 < len(payload["text"]) <= FALLBACK_MAX
+    block_ids = [block["block_id"] for block in blocks if "block_id" in block]
+    assert len(block_ids) == len(set(block_ids))  # Slack wants them unique per message
     action_ids = []
     for block in blocks:
         if block["type"] == "header":
@@ -68,6 +78,8 @@ def within_limits(payload: dict[str, Any]) -> None:
             assert len(block["text"]["text"]) <= HEADER_MAX
         if block["type"] == "section":
             assert 0 < len(block["text"]["text"]) <= SECTION_MAX
+        if block["type"] == "context":
+            assert all(len(element["text"]) <= CONTEXT_MAX for element in block["elements"])
         for element in block.get("elements", []):
             if element.get("type") == "button":
                 assert len(element["text"]["text"]) <= BUTTON_TEXT_MAX
@@ -228,3 +240,85 @@ def test_the_leaderboard() -> None:
 def test_an_image_stands_in_as_its_title() -> None:
     payload = render(Image(png=b"\x89PNG", filename="stats.png", title="Your last 8 weeks"))
     assert payload == {"text": "Your last 8 weeks", "blocks": []}
+
+
+# ---- review digests ----------------------------------------------------------------------
+
+
+def review(post_id: int, prompt: str = "Why does attention scale as O(n^2)?") -> QuestionCard:
+    return QuestionCard(
+        post_id=post_id,
+        question=QuestionFace(
+            question_id=f"llm-q{post_id}",
+            track="llm",
+            level="screening",
+            time_limit_s=120,
+            prompt=prompt,
+        ),
+        heading=f"review {post_id - 100}/5",
+    )
+
+
+DIGEST = ReviewDigest(items=tuple(review(post_id) for post_id in range(101, 106)))
+
+
+def test_every_review_in_a_digest_has_its_own_buttons_after_its_prompt() -> None:
+    payload = render(DIGEST)
+    within_limits(payload)
+    blocks = payload["blocks"]
+    assert blocks[0]["text"]["text"] == "Reviews due · 5"
+    actions = [index for index, block in enumerate(blocks) if block["type"] == "actions"]
+    assert len(actions) == 5
+    previous = 0
+    for item, index in zip(DIGEST.items, actions, strict=True):
+        shown = texts({"blocks": blocks[previous:index]})
+        assert f"*Card #{item.post_id}* · review {item.post_id - 100}/5 · llm · screening" in shown
+        assert f"`llm-q{item.post_id}`" in shown and "attention scale as O(n^2)" in shown
+        assert [parse_card_action(b["action_id"]) for b in blocks[index]["elements"]] == [
+            (action, item.post_id) for action in ("reveal", "strong", "lean", "no")
+        ]
+        assert [b["text"]["text"] for b in blocks[index]["elements"]] == [
+            "Reveal answer",
+            "🟢 Strong Hire",
+            "🟡 Lean Hire",
+            "🔴 No Hire",
+        ]
+        previous = index + 1
+    assert blocks[-1]["type"] == "context"
+    assert "grade it with the buttons under it" in blocks[-1]["elements"][0]["text"]
+    assert payload["text"].startswith("Reviews due · 5\n")
+    for item in DIGEST.items:
+        assert f"Card #{item.post_id} (llm · screening · 2 min): Why does" in payload["text"]
+
+
+def test_a_digest_says_its_own_heading() -> None:
+    payload = render(ReviewDigest(items=DIGEST.items[:2], heading="Tuesday's reviews"))
+    assert payload["blocks"][0]["text"]["text"] == "Tuesday's reviews"
+    assert payload["text"].startswith("Tuesday's reviews\n")
+
+
+def test_a_digest_of_long_prompts_is_clipped_and_stays_within_slacks_limits() -> None:
+    long_prompts = (
+        "x" * 7000,
+        "\n".join(["y" * 2900] * 10),
+        "&" * 3000,  # five times as long escaped, and cut inside an "&amp;"
+        "p" * 20_000,
+        "q <= r " * 3000,
+    )
+    digest = ReviewDigest(
+        items=tuple(review(101 + n, prompt) for n, prompt in enumerate(long_prompts))
+    )
+    payload = render(digest)
+    within_limits(payload)
+    assert len(texts(payload)) < BLOCKS_TEXT_MAX
+    sections = [b["text"]["text"] for b in payload["blocks"] if b["type"] == "section"]
+    assert len(sections) == 5 and all(section.endswith("…") for section in sections)
+    for section in sections:  # clipped after escaping, yet no "&am" cut in half
+        assert "&" not in re.sub(r"&(amp|lt|gt);", "", section)
+    assert [
+        {parse_card_action(b["action_id"])[1] for b in buttons({"blocks": [block]})}
+        for block in payload["blocks"]
+        if block["type"] == "actions"
+    ] == [{101}, {102}, {103}, {104}, {105}]
+    for item in digest.items:
+        assert f"Card #{item.post_id} (" in payload["text"]

@@ -10,7 +10,7 @@ from typing import TextIO
 from adapters.console.render import render
 from bot.domain.grades import Grade
 from bot.events import Conversation
-from bot.messages import Image, Message, QuestionCard
+from bot.messages import Image, Message, QuestionCard, ReviewDigest
 from bot.ports import Sent
 
 
@@ -18,7 +18,8 @@ class ConsolePort:
     """One terminal plays the team channel (`#study`) and the member's DM (`DM`).
 
     A card's message ref is its card number, so `react 3 strong` finds card #3 the same
-    way a Slack reaction finds its message by timestamp.
+    way a Slack reaction finds its message by timestamp. A review digest is recorded as
+    its first item's post, so its ref is that card's number.
     """
 
     platform = "console"
@@ -41,7 +42,7 @@ class ConsolePort:
         self._out.flush()
 
     def _ref(self, message: Message) -> str:
-        if isinstance(message, QuestionCard):
+        if isinstance(message, QuestionCard | ReviewDigest):
             return str(message.post_id)
         return f"m{next(self._counter)}"
 

@@ -11,6 +11,7 @@ from bot.messages import (
     LeaderboardView,
     Message,
     QuestionCard,
+    ReviewDigest,
     Text,
     time_budget_label,
 )
@@ -22,6 +23,8 @@ def render(message: Message) -> str:
     match message:
         case QuestionCard():
             return _card(message)
+        case ReviewDigest():
+            return _digest(message)
         case AnswerReveal():
             return _reveal(message)
         case Text():
@@ -39,18 +42,31 @@ def _plain(text: str) -> str:
     return re.sub(r"`([^`\n]+)`", r"\1", text)
 
 
-def _card(card: QuestionCard) -> str:
+def _card_lines(card: QuestionCard, *, grade_with: str) -> list[str]:
+    """A card's lines, alone or as an item of a digest; `grade_with` is the word that
+    grades it (``react`` for a card of its own, ``/grade`` for a digest's item)."""
     heading = f" · {card.heading}" if card.heading else ""
     companies = f" · asked at {', '.join(card.companies)}" if card.companies else ""
-    return "\n".join(
-        [
-            f"{RULE} card #{card.post_id}{heading} {RULE}",
-            f"{card.track} · {card.level} · {time_budget_label(card.time_limit_s)}"
-            f" · {card.question_id}{companies}",
-            f"Q: {card.prompt}",
-            f"   reveal: /reveal {card.post_id}   grade: react {card.post_id} strong|lean|no",
-        ]
-    )
+    return [
+        f"{RULE} card #{card.post_id}{heading} {RULE}",
+        f"{card.track} · {card.level} · {time_budget_label(card.time_limit_s)}"
+        f" · {card.question_id}{companies}",
+        f"Q: {card.prompt}",
+        f"   reveal: /reveal {card.post_id}   grade: {grade_with} {card.post_id} strong|lean|no",
+    ]
+
+
+def _card(card: QuestionCard) -> str:
+    return "\n".join(_card_lines(card, grade_with="react"))
+
+
+def _digest(digest: ReviewDigest) -> str:
+    """Each review as its card, graded with /grade: the digest is one message, so a
+    reaction to it could not say which review it grades."""
+    lines = [digest.title]
+    for item in digest.items:
+        lines += _card_lines(item, grade_with="/grade")
+    return "\n".join(lines)
 
 
 def _reveal(reveal: AnswerReveal) -> str:

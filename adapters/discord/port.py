@@ -11,8 +11,8 @@ handling apply to every call. What it cannot absorb comes back as `PlatformError
 
 Every send carries a nonce with ``enforce_nonce``: when a send is retried (by discord.py
 after a 5xx, or by the outbox after a crash) within Discord's nonce window, Discord
-returns the message it already created instead of posting it twice. A card's nonce is
-derived from its post id for exactly that reason.
+returns the message it already created instead of posting it twice. A card's (and a
+review digest's) nonce is derived from its post id for exactly that reason.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from adapters.dm_channels import DmChannels
 from adapters.platform_errors import platform_errors
 from bot.domain.grades import Grade
 from bot.events import Conversation
-from bot.messages import Image, Message, QuestionCard
+from bot.messages import Image, Message, QuestionCard, ReviewDigest
 from bot.ports import PlatformError, Sent
 
 logger = logging.getLogger(__name__)
@@ -276,9 +276,13 @@ class DiscordPort:
 
     @staticmethod
     def _nonce(message: Message) -> str:
-        """At most 25 characters. A card's is stable across retries of the same post."""
+        """At most 25 characters. A card's or digest's is stable across retries of the same
+        post; a digest's differs from a card's, so a digest is never taken for a card that
+        went out under its first item's post id."""
         if isinstance(message, QuestionCard):
             return f"card-{message.post_id}"
+        if isinstance(message, ReviewDigest):
+            return f"rev-{message.post_id}"
         return uuid.uuid4().hex[:25]
 
 

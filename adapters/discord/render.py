@@ -3,7 +3,9 @@
 Cards become embeds with four persistent buttons (Reveal, Strong, Lean, No Hire). Each
 button is a `CardButton`, a discord.py `DynamicItem` whose custom id carries the action
 and the post id, so a press is understood from the id alone, after any restart and on
-any replica, without keeping a view in memory.
+any replica, without keeping a view in memory. A review digest lists several cards in
+one embed and gives each its own row of those buttons, so each review is revealed and
+graded on its own.
 
 Discord's limits are enforced here rather than discovered as a 400: 2000 characters of
 content, 4096 of embed description, 1024 per field, 6000 per embed.
@@ -26,6 +28,7 @@ from bot.messages import (
     LeaderboardView,
     Message,
     QuestionCard,
+    ReviewDigest,
     Text,
     time_budget_label,
 )
@@ -35,6 +38,8 @@ DESCRIPTION_LIMIT = 4096
 FIELD_LIMIT = 1024
 TITLE_LIMIT = 256
 EMBED_TOTAL_LIMIT = 6000
+ROWS_LIMIT = 5
+"""Action rows a message may have: one per card, so at most five cards' buttons."""
 
 CARD_BUTTON_TEMPLATE = r"drillbot:card:(?P<action>reveal|strong|lean|no):(?P<post_id>[0-9]{1,19})"
 """The custom id of every card button: the action and the post id it acts on."""
@@ -62,9 +67,13 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=CARD_BUTTON
     core; the button only knows what it is.
     """
 
-    def __init__(self, *, action: str, post_id: int) -> None:
+    def __init__(
+        self, *, action: str, post_id: int, row: int | None = None, name_card: bool = False
+    ) -> None:
+        """`row`: the action row (0-4) to sit in; `name_card`: say which card Reveal is
+        for, where a message carries several cards' buttons."""
         if action == "reveal":
-            label, emoji = "Reveal answer", "📖"
+            label, emoji = f"Reveal card #{post_id}" if name_card else "Reveal answer", "📖"
         else:
             grade = Grade(action)
             label, emoji = grade.label, grade.emoji
@@ -74,6 +83,7 @@ class CardButton(discord.ui.DynamicItem[discord.ui.Button], template=CARD_BUTTON
                 emoji=emoji,
                 style=_STYLES[action],
                 custom_id=card_button_id(action=action, post_id=post_id),
+                row=row,
             )
         )
         self.action = action
@@ -101,11 +111,23 @@ class Rendered:
     file: Image | None = None
 
     def view(self) -> discord.ui.View | None:
+        """Each card's buttons in a row of their own, in the order the cards come.
+
+        Left to itself, discord.py fills rows five buttons at a time, which would put one
+        card's grades beside the next card's Reveal in a digest.
+        """
         if not self.buttons:
             return None
+        rows: dict[int, int] = {}
+        for _, post_id in self.buttons:
+            rows.setdefault(post_id, len(rows))
         view = discord.ui.View(timeout=None)
         for action, post_id in self.buttons:
-            view.add_item(CardButton(action=action, post_id=post_id))
+            view.add_item(
+                CardButton(
+                    action=action, post_id=post_id, row=rows[post_id], name_card=len(rows) > 1
+                )
+            )
         return view
 
     def discord_file(self) -> discord.File | None:
@@ -145,6 +167,8 @@ def render(message: Message, *, renames: Mapping[str, str] | None = None) -> Ren
     match message:
         case QuestionCard():
             return _card(message)
+        case ReviewDigest():
+            return _digest(message)
         case AnswerReveal():
             return _reveal(message)
         case Text():
@@ -215,6 +239,10 @@ def _grade_buttons(post_id: int) -> tuple[tuple[str, int], ...]:
     return tuple((grade.value, post_id) for grade in Grade)
 
 
+def _card_buttons(post_id: int) -> tuple[tuple[str, int], ...]:
+    return (("reveal", post_id), *_grade_buttons(post_id))
+
+
 def _card(card: QuestionCard) -> Rendered:
     heading = f" · {card.heading}" if card.heading else ""
     details = [card.track, card.level, time_budget_label(card.time_limit_s), card.question_id]
@@ -235,7 +263,57 @@ def _card(card: QuestionCard) -> Rendered:
         inline=False,
     )
     embed.set_footer(text=clip(" · ".join(details), 2048))
-    return Rendered(embed=embed, buttons=(("reveal", card.post_id), *_grade_buttons(card.post_id)))
+    return Rendered(embed=embed, buttons=_card_buttons(card.post_id))
+
+
+def _digest(digest: ReviewDigest) -> Rendered:
+    """The reviews numbered in one embed, and a row of buttons per review, in order.
+
+    The prompts share the description (see `_shares`). Reactions are not offered: one
+    reaction on the message could not say which review it grades.
+    """
+    if len(digest.items) > ROWS_LIMIT:  # the core sends at most REVIEWS_PER_MESSAGE
+        raise ValueError(f"{len(digest.items)} reviews need more than {ROWS_LIMIT} button rows")
+    heads = []
+    for number, item in enumerate(digest.items, start=1):
+        heading = f" · {literal(item.heading)}" if item.heading else ""
+        face = " · ".join(
+            [literal(item.track), literal(item.level), time_budget_label(item.time_limit_s)]
+        )
+        heads.append(f"**{number}. Card #{item.post_id}**{heading} · {face} · `{item.question_id}`")
+    prompts = [literal(item.prompt) for item in digest.items]
+    # The numbered heads and line breaks first; the prompts share what they leave.
+    room = DESCRIPTION_LIMIT - sum(len(head) + 3 for head in heads)
+    description = "\n\n".join(
+        f"{head}\n{clip(prompt, max(share, 1))}"
+        for head, prompt, share in zip(
+            heads, prompts, _shares([len(p) for p in prompts], room), strict=True
+        )
+    )
+    embed = discord.Embed(
+        title=clip(digest.title, TITLE_LIMIT),
+        description=clip(description, DESCRIPTION_LIMIT),
+        colour=CARD_COLOUR,
+    )
+    embed.set_footer(
+        text="Each row of buttons is one review, in this order: press its Reveal, "
+        "then grade it 🟢 Strong / 🟡 Lean / 🔴 No Hire."
+    )
+    buttons = tuple(button for item in digest.items for button in _card_buttons(item.post_id))
+    return Rendered(embed=embed, buttons=buttons)
+
+
+def _shares(lengths: Sequence[int], total: int) -> list[int]:
+    """How much of `total` characters each of several texts gets: short ones whole, and
+    the long ones an equal part of what the short ones leave, so one long prompt does not
+    cut the others short."""
+    shares = [0] * len(lengths)
+    left, count = total, len(lengths)
+    for index in sorted(range(len(lengths)), key=lengths.__getitem__):
+        shares[index] = min(lengths[index], left // count)
+        left -= shares[index]
+        count -= 1
+    return shares
 
 
 def _bullets(items: Sequence[str]) -> str:

@@ -4,6 +4,8 @@ Every payload has a plain `text` (what notifications and screen readers show) an
 `blocks`. Cards get a header with track, level and time budget, the prompt, and the
 buttons Reveal answer / Strong / Lean / No Hire; each button's action id and value carry
 the card's post id, so a press is understood without any state kept between requests.
+A review digest is several cards in one message: each item keeps its own buttons, so it
+is revealed and graded on its own exactly like a lone card.
 
 Slack has one slash command, `/drill`, and every core command is a subcommand of it:
 `/drill quickfire 10`, `/drill subscribe 07:45`. Text from the core names commands the
@@ -25,6 +27,7 @@ from bot.messages import (
     LeaderboardView,
     Message,
     QuestionCard,
+    ReviewDigest,
     Text,
     time_budget_label,
 )
@@ -49,6 +52,13 @@ CONTEXT_MAX = 2000
 BUTTON_TEXT_MAX = 75
 FALLBACK_MAX = 3000
 MAX_BLOCKS = 50
+
+DIGEST_PROMPTS_MAX = 9000
+"""Prompt text one review digest carries, shared by its items. Slack rejects a message
+whose blocks hold more than about 13,000 characters in all (`msg_blocks_too_long`, a
+limit it does not document), well before 50 sections of 3000 would be reached."""
+SUMMARY_MAX = 150
+"""A digest item's line in the fallback text: short enough that every card is named."""
 
 GRADE_STYLES = {Grade.STRONG: "primary", Grade.LEAN: None, Grade.NO: "danger"}
 
@@ -221,17 +231,31 @@ def _payload(text: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"text": clip(escape(text), FALLBACK_MAX), "blocks": blocks}
 
 
-def _card(card: QuestionCard) -> dict[str, Any]:
-    budget = time_budget_label(card.time_limit_s)
+def _card_line(card: QuestionCard, *, face: bool) -> str:
+    """A card's context line: number, heading, question id and companies. `face` adds
+    track, level and budget, which a lone card shows in its header instead."""
     details = [f"*Card #{card.post_id}*"]
     if card.heading:
         details.append(escape(card.heading))
+    if face:
+        details += [escape(card.track), escape(card.level), time_budget_label(card.time_limit_s)]
     details.append(f"`{escape(card.question_id)}`")
     if card.companies:
         details.append("asked at " + escape(", ".join(card.companies)))
+    return " · ".join(details)
+
+
+def _card_summary(card: QuestionCard) -> str:
+    """A card in plain text, for notifications."""
+    budget = time_budget_label(card.time_limit_s)
+    return f"Card #{card.post_id} ({card.track} · {card.level} · {budget}): {card.prompt}"
+
+
+def _card(card: QuestionCard) -> dict[str, Any]:
+    budget = time_budget_label(card.time_limit_s)
     blocks = [
         _header(f"{card.track} · {card.level} · {budget}"),
-        _context(" · ".join(details)),
+        _context(_card_line(card, face=False)),
         *_sections(escape(card.prompt)),
         grade_buttons(card.post_id, reveal=True),
         _context(
@@ -240,8 +264,38 @@ def _card(card: QuestionCard) -> dict[str, Any]:
             + " or press a button."
         ),
     ]
-    text = f"Card #{card.post_id} ({card.track} · {card.level} · {budget}): {card.prompt}"
-    return _payload(text, blocks)
+    return _payload(_card_summary(card), blocks)
+
+
+def _clip_escaped(text: str, limit: int) -> str:
+    """`text` escaped and clipped, without leaving half an entity (``&am…``) at the cut."""
+    return re.sub(r"&[a-z]{0,3}…$", "…", clip(escape(text), limit))
+
+
+def _digest(digest: ReviewDigest) -> dict[str, Any]:
+    """One message, one block of buttons per review: a press carries that item's post id,
+    so the existing card path reveals and grades it. Reactions are not offered, as one
+    reaction on the message could not say which review it grades."""
+    heading = digest.title
+    # One section per prompt keeps the message at 2 + 3 blocks a review.
+    room = min(SECTION_MAX, DIGEST_PROMPTS_MAX // max(len(digest.items), 1))
+    blocks = [_header(heading)]
+    for item in digest.items:
+        blocks += [
+            _context(_card_line(item, face=True)),
+            *_sections(_clip_escaped(item.prompt, room)),
+            grade_buttons(item.post_id, reveal=True),
+        ]
+    blocks.append(
+        _context(
+            "Answer each review out loud or on paper, then press its own *Reveal answer* "
+            "and grade it with the buttons under it: "
+            + " / ".join(f"{grade.emoji} {grade.label}" for grade in Grade)
+            + "."
+        )
+    )
+    lines = [clip(_card_summary(item), SUMMARY_MAX) for item in digest.items]
+    return _payload("\n".join([heading, *lines]), blocks)
 
 
 def _reveal(reveal: AnswerReveal) -> dict[str, Any]:
@@ -300,6 +354,8 @@ def render(message: Message, *, catalog: CommandCatalog = CORE_COMMANDS) -> dict
     match message:
         case QuestionCard():
             return _card(message)
+        case ReviewDigest():
+            return _digest(message)
         case AnswerReveal():
             return _reveal(message)
         case Text():
