@@ -30,6 +30,7 @@ from bot.messages import (
     ReviewDigest,
     Text,
 )
+from tests.cards import review
 from tests.discord_fakes import BOT_ID, load_fixture
 
 USER, CHANNEL, MESSAGE, GUILD = 1300000000000000500, 1300000000000000800, 1300000000000000900, 1
@@ -110,20 +111,6 @@ def test_card_buttons_are_persistent_and_carry_the_post_id() -> None:
     labels = [item.item.label for item in view.children]
     assert labels == ["Reveal answer", "Strong Hire", "Lean Hire", "No Hire"]
     assert len(view.to_components()) == 1  # one row
-
-
-def review(post_id: int, prompt: str = "Why does attention scale as O(n^2)?") -> QuestionCard:
-    return QuestionCard(
-        post_id=post_id,
-        question=QuestionFace(
-            question_id=f"llm-q{post_id}",
-            track="llm",
-            level="screening",
-            time_limit_s=120,
-            prompt=prompt,
-        ),
-        heading=f"review {post_id - 100}/5",
-    )
 
 
 def rows_of(rendered) -> list[list[tuple[str, int]]]:

@@ -18,7 +18,7 @@ from bot.domain.selection import (
     SelectionRules,
     plan_daily_drill,
 )
-from bot.forecast import forecast
+from bot.forecast import Forecast, forecast
 from bot.messages import QuestionCard
 from bot.srs import Srs
 from bot.storage.models import SrsCard, Subscription
@@ -46,6 +46,22 @@ def drill(*, due_at=None, last_shown=None, budget=DEFAULT_BUDGET, tracks=(), see
         budget=budget,
         rules=SelectionRules(max_reviews=10),
         seed=seed,
+    )
+
+
+def fresh_forecast(plan, *, today: date, goal: date, available: int, days) -> Forecast:
+    """The plan of a member who has seen nothing yet."""
+    return forecast(
+        srs=Srs(),
+        cards=[],
+        seen=0,
+        available=available,
+        pace=plan,
+        today=today,
+        days=days,
+        review_only=(),
+        goal=goal,
+        review_cap=10,
     )
 
 
@@ -122,17 +138,8 @@ def test_a_goal_the_budget_cannot_reach_is_reported_with_the_budget_it_needs() -
     plan = pace(today=today, budget=4, unseen=276, days=range(5), goal=today + timedelta(days=37))
     assert not plan.fits
     assert plan.needed == 12 and plan.new_today == 4  # never more than the member's budget
-    result = forecast(
-        srs=Srs(),
-        cards=[],
-        seen=0,
-        available=276,
-        pace=plan,
-        today=today,
-        days=range(5),
-        review_only=(),
-        goal=today + timedelta(days=37),
-        review_cap=10,
+    result = fresh_forecast(
+        plan, today=today, goal=today + timedelta(days=37), available=276, days=range(5)
     )
     text = "\n".join(result.describe(goal=today + timedelta(days=37)))
     assert "needs 12 a day, more than your 4" in text
@@ -157,17 +164,8 @@ def test_a_smaller_day_keeps_the_screening_question() -> None:
 def test_the_forecast_counts_the_reviews_the_plan_will_bring() -> None:
     today = date(2026, 12, 7)
     plan = pace(today=today, budget=4, unseen=120, days=range(7), goal=today + timedelta(days=60))
-    result = forecast(
-        srs=Srs(),
-        cards=[],
-        seen=0,
-        available=120,
-        pace=plan,
-        today=today,
-        days=range(7),
-        review_only=(),
-        goal=today + timedelta(days=60),
-        review_cap=10,
+    result = fresh_forecast(
+        plan, today=today, goal=today + timedelta(days=60), available=120, days=range(7)
     )
     assert result.reviews_per_day[0] > 0  # new questions come back within their first week
     assert result.covered_at_goal == 120  # everything is seen by the date

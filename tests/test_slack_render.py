@@ -32,6 +32,7 @@ from bot.messages import (
     ReviewDigest,
     Text,
 )
+from tests.cards import digest_of, review
 
 CARD = QuestionCard(
     post_id=42,
@@ -245,21 +246,7 @@ def test_an_image_stands_in_as_its_title() -> None:
 # ---- review digests ----------------------------------------------------------------------
 
 
-def review(post_id: int, prompt: str = "Why does attention scale as O(n^2)?") -> QuestionCard:
-    return QuestionCard(
-        post_id=post_id,
-        question=QuestionFace(
-            question_id=f"llm-q{post_id}",
-            track="llm",
-            level="screening",
-            time_limit_s=120,
-            prompt=prompt,
-        ),
-        heading=f"review {post_id - 100}/5",
-    )
-
-
-DIGEST = ReviewDigest(items=tuple(review(post_id) for post_id in range(101, 106)))
+DIGEST = digest_of(5)
 
 
 def test_every_review_in_a_digest_has_its_own_buttons_after_its_prompt() -> None:

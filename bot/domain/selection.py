@@ -216,16 +216,16 @@ def select_questions(
             chosen.add(candidate.question_id)
 
     if len(picked) < count:
-        ahead = sorted(
-            (due, qid)
-            for qid, due in due_at.items()
-            if due > due_by
-            and qid in eligible_ids
-            and qid not in chosen
-            and qid not in exclude
-            and outside_gap(qid)
+        ahead = due_soonest(
+            due_at=due_at,
+            after=due_by,
+            eligible_ids=eligible_ids,
+            skip=chosen | set(exclude),
+            last_shown=last_shown,
+            now=now,
+            gap=rules.repeat_gap,
         )
-        picked.extend(Picked(qid, "ahead") for _, qid in ahead[: count - len(picked)])
+        picked.extend(Picked(qid, "ahead") for qid in ahead[: count - len(picked)])
     return picked
 
 
@@ -348,18 +348,42 @@ def plan_daily_drill(
         taken.add(question_id)
 
     if short:
-        ahead = sorted(
-            (due, qid)
-            for qid, due in due_at.items()
-            if due > due_by
-            and qid in track_ids
-            and qid not in taken
-            and is_new_enough(last_shown.get(qid), now=now, gap=rules.repeat_gap)
+        ahead = due_soonest(
+            due_at=due_at,
+            after=due_by,
+            eligible_ids=track_ids,
+            skip=taken,
+            last_shown=last_shown,
+            now=now,
+            gap=rules.repeat_gap,
         )
         drill.extend(
-            (Picked(qid, "ahead"), level) for (_, qid), level in zip(ahead, short, strict=False)
+            (Picked(qid, "ahead"), level) for qid, level in zip(ahead, short, strict=False)
         )
     return drill
+
+
+def due_soonest(
+    *,
+    due_at: Mapping[str, datetime],
+    after: datetime,
+    eligible_ids: Collection[str],
+    skip: Collection[str],
+    last_shown: Mapping[str, datetime],
+    now: datetime,
+    gap: timedelta,
+) -> list[str]:
+    """Questions not due until after `after`, soonest first: early reviews for a drill
+    with nothing new left; none shown within `gap`."""
+    ahead = sorted(
+        (due, qid)
+        for qid, due in due_at.items()
+        if due > after
+        and qid in eligible_ids
+        and qid not in skip
+        and is_new_enough(last_shown.get(qid), now=now, gap=gap)
+    )
+    return [qid for _, qid in ahead]
 
 
 def is_new_enough(shown: datetime | None, *, now: datetime, gap: timedelta) -> bool:
