@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from bot.domain.grades import Grade
-from bot.domain.learning_plan import GOAL_MARGIN, Pace
+from bot.domain.learning_plan import GOAL_MARGIN, MAX_NEW_PER_DAY, Pace, earliest_goal
 from bot.srs import Srs
 
 FORECAST_WEEKS = 4
@@ -33,6 +33,7 @@ class Forecast:
     recall_at_goal: float | None  # mean predicted recall of the tracks' questions
     covered_at_goal: int | None  # questions seen by the goal's cut-off
     review_cap: int
+    earliest_goal: date | None = None  # the first date the budget can cover, if not the goal
 
     def describe(self, *, goal: date | None) -> list[str]:
         """Lines for /drillbot settings and /stats."""
@@ -54,12 +55,25 @@ class Forecast:
                     f"{pace.needed} a day (your budget {pace.budget})."
                 )
             else:
-                lines.append(
+                needs = (
                     f"Interview {goal:%d %b %Y}: {pace.unseen} new in {pace.days_left} drill "
-                    f"days needs {pace.needed} a day, more than your {pace.budget}. Raise it "
-                    f"(/drillbot subscribe quickfire=N screening=N adding up to {pace.needed}) "
-                    "or choose a later date."
+                    f"days needs {pace.needed} a day, more than your {pace.budget}."
                 )
+                later = (
+                    f"at {pace.budget} a day the earliest date that fits is "
+                    f"{self.earliest_goal:%d %b %Y}"
+                    if self.earliest_goal
+                    else "choose a later date"
+                )
+                if pace.needed <= MAX_NEW_PER_DAY:
+                    lines.append(
+                        f"{needs} Raise it (/drillbot subscribe quickfire=N screening=N "
+                        f"adding up to {pace.needed}), or {later}."
+                    )
+                else:
+                    lines.append(
+                        f"{needs} That is more than a drill takes ({MAX_NEW_PER_DAY}): {later}."
+                    )
         else:
             lines.append(f"New questions a drill day: {pace.budget} (no interview date set).")
         if self.reviews_per_day:
@@ -97,30 +111,37 @@ def forecast(
     questions still to come over the next weeks, or up to the goal."""
     start = datetime.combine(today, time(12), tzinfo=UTC)
     horizon_days = FORECAST_WEEKS * 7
+    at_goal = None
     if goal is not None:
         horizon_days = max(horizon_days, (goal - today).days)
+        at_goal = datetime.combine(goal, time(9), tzinfo=UTC)
     horizon = start + timedelta(days=horizon_days)
     reviews_by_day: dict[int, int] = {}
-    finals: list[dict[str, Any]] = []
+    on_the_day: list[dict[str, Any]] = []  # each card seen by the goal, as it stands then
 
     def replay(card: dict[str, Any], due: datetime) -> None:
+        as_of_goal = card
         while due <= horizon:
             offset = max(0, (due.date() - today).days)
             reviews_by_day[offset] = reviews_by_day.get(offset, 0) + 1
-            review = srs.review(card, Grade.STRONG, at=max(due, start))
+            reviewed_at = max(due, start)
+            review = srs.review(card, Grade.STRONG, at=reviewed_at)
             card, due = review.card, review.due
-        finals.append(card)
+            if at_goal is not None and reviewed_at <= at_goal:
+                as_of_goal = card
+        if at_goal is not None:
+            on_the_day.append(as_of_goal)
 
     for card in cards:
         replay(dict(card), datetime.fromisoformat(card["due"]))
     unseen = pace.unseen
-    per_day = pace.needed if pace.needed is not None and pace.fits else pace.budget
+    per_day = min(pace.needed, pace.budget) if pace.needed else pace.budget
     new_days = set(days) - set(review_only)
     offset = 0
     while unseen > 0 and offset <= horizon_days and per_day > 0:
         day = today + timedelta(days=offset)
-        if day.weekday() in new_days:
-            at = start + timedelta(days=offset)
+        at = start + timedelta(days=offset)
+        if day.weekday() in new_days and (at_goal is None or at < at_goal):
             for _ in range(min(per_day, unseen)):
                 first = srs.review(srs.new_card(now=at, card_id=1), FIRST_SIGHT, at=at)
                 replay(first.card, first.due)
@@ -131,10 +152,17 @@ def forecast(
         sum(reviews_by_day.get(d, 0) for d in range(week * 7, week * 7 + 7)) / drill_days_per_week
         for week in range(FORECAST_WEEKS)
     )
-    recall = covered = None
-    if goal is not None:
-        at_goal = datetime.combine(goal, time(9), tzinfo=UTC)
-        recalls = [srs.retrievability(card, at=at_goal) for card in finals]
+    recall = covered = earliest = None
+    if goal is not None and not pace.fits:
+        earliest = earliest_goal(
+            today=today,
+            unseen=pace.unseen,
+            budget=pace.budget,
+            days=days,
+            review_only=review_only,
+        )
+    if at_goal is not None:
+        recalls = [srs.retrievability(card, at=at_goal) for card in on_the_day]
         covered = len(recalls)
         recall = math.fsum(recalls) / covered if covered else None
     return Forecast(
@@ -145,4 +173,5 @@ def forecast(
         recall_at_goal=recall,
         covered_at_goal=covered,
         review_cap=review_cap,
+        earliest_goal=earliest,
     )

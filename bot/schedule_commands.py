@@ -315,7 +315,9 @@ async def goal(service, event: CommandInvoked, who, session: AsyncSession):
 async def plan_lines(service, session: AsyncSession, subscription: Subscription) -> list[str]:
     """The member's learning plan as /drillbot settings, /stats and /drillbot goal show it."""
     now = service.clock.now()
-    today = now.astimezone(ZoneInfo(subscription.timezone)).date()
+    # The plan starts at the next drill: today's may have run already.
+    zone = ZoneInfo(subscription.timezone)
+    today = (subscription.next_run_at or now).astimezone(zone).date()
     bank = await BankView().load(session)
     planner = await Planner.load(
         session, service=service, member_ids=[subscription.member_id], now=now, pool=bank.pool

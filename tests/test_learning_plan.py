@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.domain.grades import Grade
-from bot.domain.learning_plan import drill_days, pace, split_new
+from bot.domain.learning_plan import drill_days, earliest_goal, pace, split_new
 from bot.domain.selection import (
     Candidate,
     CandidatePool,
@@ -318,3 +318,21 @@ async def test_stats_show_the_plan_towards_the_interview(harness: Harness) -> No
     text = next(t for t in reversed(harness.port.texts()) if "Seen" in t)
     assert "Seen 1 of 8 questions in your tracks." in text
     assert "Interview 11 Jan 2027: 7 new to go over" in text
+
+
+def test_a_goal_no_drill_can_meet_names_the_earliest_date_that_fits() -> None:
+    today = date(2026, 12, 7)
+    goal = date(2026, 12, 20)
+    plan = pace(today=today, budget=4, unseen=108, days=range(7), goal=goal)
+    assert plan.needed == 16
+    assert earliest_goal(today=today, unseen=108, budget=4, days=range(7), review_only=()) == (
+        date(2027, 1, 9)  # 27 drill days from 7 Dec end on 2 Jan; then the week of reviews
+    )
+    text = "\n".join(
+        fresh_forecast(plan, today=today, goal=goal, available=108, days=range(7)).describe(
+            goal=goal
+        )
+    )
+    assert "That is more than a drill takes (15)" in text
+    assert "at 4 a day the earliest date that fits is 09 Jan 2027" in text
+    assert "of the 52 questions seen by then" in text  # 13 days at 4 a day before the date

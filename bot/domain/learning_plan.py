@@ -16,6 +16,8 @@ from datetime import date, timedelta
 
 # New material stops this long before the interview, so the last days are reviews.
 GOAL_MARGIN = timedelta(days=7)
+# The most new questions a daily drill takes: 10 quick-fire and 5 screening.
+MAX_NEW_PER_DAY = 15
 
 
 def drill_days(
@@ -75,10 +77,26 @@ def pace(
     return Pace(min(today_count, needed), budget, unseen, left, needed)
 
 
+def earliest_goal(
+    *, today: date, unseen: int, budget: int, days: Collection[int], review_only: Collection[int]
+) -> date | None:
+    """The first interview date whose cut-off leaves enough drill days for `unseen`
+    questions at `budget` a day (None if no day brings new questions)."""
+    new_days = set(days) - set(review_only)
+    if budget <= 0 or not new_days:
+        return None
+    needed = math.ceil(unseen / budget)
+    day, counted = today, 0
+    while counted < needed:
+        counted += day.weekday() in new_days
+        day += timedelta(days=1)
+    return day - timedelta(days=1) + GOAL_MARGIN
+
+
 def split_new(count: int, slots: tuple[tuple[str, int], ...]) -> tuple[tuple[str, int], ...]:
-    """Share `count` new questions among the drill's level slots: each slot keeps at
-    most its own count, and a smaller day trims the first (quick-fire) slots last, so a
-    two-question day is one quick-fire and one screening question, not two quick-fire."""
+    """Share `count` new questions among the drill's level slots, one at a time from the
+    last slot, each slot at most its own count: a two-question day of a 3 + 1 drill is
+    one quick-fire and one screening question, not two quick-fire."""
     shares = [0] * len(slots)
     left = count
     while left > 0 and any(shares[i] < slots[i][1] for i in range(len(slots))):
