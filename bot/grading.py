@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.grades import Grade
@@ -43,10 +45,14 @@ async def record_grade(
     source: str,
 ) -> GradeOutcome:
     assert post.question_id is not None
-    existing = await session.scalar(
-        select(GradeRow).where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
-    )
+    # The card first, locked: another process grading the same card waits here, then
+    # reads the grade this one wrote.
     card = await _card(session, member_id=member.id, question_id=post.question_id, srs=srs, now=now)
+    existing = await session.scalar(
+        select(GradeRow)
+        .where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
+        .execution_options(populate_existing=True)
+    )
     if existing is not None:
         previous = Grade(existing.grade)
         if previous is grade:
@@ -123,17 +129,17 @@ async def remove_grade(
     Removing a reaction that is not the member's current grade (they reacted 🟢 then 🔴,
     then took the 🟢 away) changes nothing.
     """
+    card = None
+    if post.question_id is not None:
+        card = await _locked_card(session, member_id=member.id, question_id=post.question_id)
     existing = await session.scalar(
-        select(GradeRow).where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
+        select(GradeRow)
+        .where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
+        .execution_options(populate_existing=True)
     )
     if existing is None or (grade is not None and existing.grade != grade.value):
         return GradeOutcome("absent", None, None, None)
     previous = Grade(existing.grade)
-    card = await session.scalar(
-        select(SrsCard).where(
-            SrsCard.member_id == member.id, SrsCard.question_id == existing.question_id
-        )
-    )
     if card is not None and await _is_latest_review(session, existing) and existing.card_before:
         await _supersede(session, existing.review_log_id)
         _apply_card(card, existing.card_before, reviewed=-1)
@@ -150,12 +156,18 @@ async def remove_grade(
 async def _card(
     session: AsyncSession, *, member_id: int, question_id: str, srs: Srs, now: datetime
 ) -> SrsCard:
-    card = await session.scalar(
-        select(SrsCard).where(SrsCard.member_id == member_id, SrsCard.question_id == question_id)
-    )
-    if card is None:
-        data = srs.new_card(now=now, card_id=zlib.crc32(f"{member_id}:{question_id}".encode()))
-        card = SrsCard(
+    """The member's card for the question, created if need be, locked for this grade.
+
+    Created with INSERT ... ON CONFLICT DO NOTHING: two processes grading a question the
+    member has never graded both try to create its card, and the second must find the
+    first's rather than fail.
+    """
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    data = srs.new_card(now=now, card_id=zlib.crc32(f"{member_id}:{question_id}".encode()))
+    await session.execute(
+        insert(SrsCard)
+        .values(
             member_id=member_id,
             question_id=question_id,
             card=data,
@@ -163,9 +175,24 @@ async def _card(
             last_review=None,
             reviews=0,
         )
-        session.add(card)
-        await session.flush()
+        .on_conflict_do_nothing(index_elements=["member_id", "question_id"])
+    )
+    card = await _locked_card(session, member_id=member_id, question_id=question_id)
+    assert card is not None
     return card
+
+
+async def _locked_card(
+    session: AsyncSession, *, member_id: int, question_id: str
+) -> SrsCard | None:
+    """The card, locked until the transaction ends (PostgreSQL; SQLite has one writer),
+    and read afresh: a grade from another process may have changed it meanwhile."""
+    return await session.scalar(
+        select(SrsCard)
+        .where(SrsCard.member_id == member_id, SrsCard.question_id == question_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 async def _review(
