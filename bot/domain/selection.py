@@ -19,9 +19,10 @@ drill of the same afternoon).
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,8 @@ LEVEL_ORDER = (
 )
 
 
-def levels_from(level: str, known: Iterable[str]) -> tuple[str, ...]:
+@cache
+def levels_from(level: str, known: frozenset[str]) -> tuple[str, ...]:
     """`level` first, then the curriculum's later levels, then its earlier ones, then any
     level the bank has that the curriculum does not name."""
     order = list(LEVEL_ORDER)
@@ -308,25 +310,24 @@ def plan_daily_drill(
     taken: set[str] = set()
     drill: list[tuple[Picked, str]] = []
     levels = pool.levels()
+    gap = rules.repeat_gap
 
     def is_new(question_id: str) -> bool:
         if question_id in due_at or question_id in taken:
             return False
-        return is_new_enough(last_shown.get(question_id), now=now, gap=rules.repeat_gap)
+        shown = last_shown.get(question_id)
+        return shown is None or now - shown >= gap
 
     short: list[str] = []
     for level, count in budget.new:
         wanted = count
+        rng = SeededDraw(f"{seed}:{level}")
         for slot_level in levels_from(level, levels):
             if wanted <= 0:
                 break
-            filters = [Filters(tracks=tracks, levels=(slot_level,))]
-            if companies:
-                filters.insert(0, Filters(tracks=tracks, levels=(slot_level,), companies=companies))
-            for slot_filters in filters:
+            for slot_filters in _slot_filters(tracks, slot_level, companies):
                 eligible, _ = pool.eligible(slot_filters)
-                fresh = [c for c in eligible if is_new(c.question_id)]
-                for candidate in SeededDraw(f"{seed}:{level}:{slot_level}").sample(fresh, wanted):
+                for candidate in _draw_new(eligible, wanted, is_new, rng):
                     drill.append((Picked(candidate.question_id, "new"), level))
                     taken.add(candidate.question_id)
                     wanted -= 1
@@ -361,6 +362,40 @@ def plan_daily_drill(
             (Picked(qid, "ahead"), level) for qid, level in zip(ahead, short, strict=False)
         )
     return drill
+
+
+@cache
+def _slot_filters(tracks: tuple[str, ...], level: str, companies: tuple[str, ...]) -> tuple:
+    """A slot's filters: questions asked at the member's companies first, then any."""
+    general = Filters(tracks=tracks, levels=(level,))
+    if not companies:
+        return (general,)
+    return (Filters(tracks=tracks, levels=(level,), companies=companies), general)
+
+
+def _draw_new(
+    eligible: Sequence[Candidate], wanted: int, is_new: Callable[[str], bool], rng: SeededDraw
+) -> list[Candidate]:
+    """Up to `wanted` distinct new questions from `eligible`.
+
+    Random draws are cheap while most of a level is still new to the member (a daily
+    run plans for every member); once few are, shuffle what is left.
+    """
+    if wanted <= 0 or not eligible:
+        return []
+    picked: list[Candidate] = []
+    chosen: set[str] = set()
+    for _ in range(wanted * 4):
+        candidate = eligible[rng.below(len(eligible))]
+        qid = candidate.question_id
+        if qid not in chosen and is_new(qid):
+            picked.append(candidate)
+            chosen.add(qid)
+            if len(picked) >= wanted:
+                return picked
+    rest = [c for c in eligible if c.question_id not in chosen and is_new(c.question_id)]
+    rng.shuffle(rest)
+    return picked + rest[: wanted - len(picked)]
 
 
 def due_soonest(
