@@ -154,6 +154,13 @@ class DiscordSettings(Section):
     admin_user_ids: tuple[int, ...] = ()
 
 
+class InboundSettings(Section):
+    """The inbound journal: events are stored before they are acknowledged."""
+
+    retention_days: Annotated[int, Field(ge=1, le=365)] = 7
+    backlog_limit: Annotated[int, Field(ge=100)] = 10_000
+
+
 class Settings(Section):
     team: TeamSettings = TeamSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -166,6 +173,7 @@ class Settings(Section):
     rate_limits: RateLimitSettings = RateLimitSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    inbound: InboundSettings = InboundSettings()
     log_level: str = "INFO"
 
     # Not from YAML: where the settings came from and what the environment added.

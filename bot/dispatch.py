@@ -78,6 +78,7 @@ class TickReport:
     lag_seconds: float = 0.0
     rounds_closed: int = 0
     boards_posted: int = 0
+    inbound_recovered: int = 0  # members whose stored events a crash or stop had cut off
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +229,8 @@ class Dispatcher:
     async def tick(self) -> TickReport:
         """Claim and send everything due now. Safe to run on several instances at once."""
         report = TickReport()
+        report.inbound_recovered = await self.service.process_backlog()
+        await self.service.prune_journal()
         bank = BankView()  # the questions are read once a tick, when anything is due
         while await self._run_channels(report, bank):
             pass

@@ -96,6 +96,8 @@ class MetricsSink(Protocol):
 
     def rate_limit_waited(self, *, platform: str, seconds: float) -> None: ...
 
+    def inbound_dead_letter(self) -> None: ...
+
 
 class _NoMetrics:
     def post_sent(self, *, platform: str, kind: str, count: int = 1) -> None:
@@ -111,6 +113,9 @@ class _NoMetrics:
         pass
 
     def rate_limit_waited(self, *, platform: str, seconds: float) -> None:
+        pass
+
+    def inbound_dead_letter(self) -> None:
         pass
 
 

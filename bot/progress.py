@@ -17,6 +17,7 @@ from bot.domain.grades import Grade
 from bot.domain.leaderboard import Standing, rank
 from bot.domain.weeks import resolve_week, shift_week, week_bounds, week_label
 from bot.events import CommandInvoked
+from bot.inbound import journal
 from bot.messages import Image, LeaderboardRow, LeaderboardView, Text
 from bot.srs import Srs
 from bot.storage.models import Grade as GradeRow
@@ -376,6 +377,9 @@ async def forget_me(service, event: CommandInvoked, who, session: AsyncSession):
             ),
         )
     await forget_member(session, member_id=who.member_id)
+    # What the journal kept of their past events goes too (this event's payload is
+    # dropped when it is marked done; anything they send later is theirs to keep).
+    await journal.forget(session, keys=[journal.actor_key(who.actor)])
     return service.reply_later(
         event, Text(text="Done: everything drillbot knew about you is deleted.")
     )

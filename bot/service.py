@@ -15,6 +15,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bank.loader import Bank
@@ -32,9 +33,13 @@ from bot.events import (
     ReactionRemoved,
 )
 from bot.grading import GradeOutcome, record_grade, remove_grade
+from bot.inbound import journal
+from bot.inbound.codec import decode, encode
+from bot.inbound.journal import actor_key
+from bot.keyed_locks import KeyedLocks
 from bot.messages import AnswerReveal, Message, Text
 from bot.outbox import Outbox, OutboxPolicy
-from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink
+from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError
 from bot.progress import HANDLERS as PROGRESS_HANDLERS
 from bot.ratelimit import RateLimiter
 from bot.rounds import HANDLERS as ROUND_HANDLERS
@@ -46,7 +51,6 @@ from bot.storage.models import Member, Post, Question, ReviewLog, Subscription
 from bot.storage.repository import (
     active_questions,
     cards_for,
-    claim_event,
     ensure_member,
     ensure_team,
     find_post_by_message,
@@ -57,6 +61,12 @@ from bot.storage.repository import (
 )
 
 logger = logging.getLogger(__name__)
+
+# A stored event still pending this long after it arrived was cut off (a crash, a stop)
+# or left by another replica; the tick processes it.
+RECOVERY_AGE = timedelta(seconds=30)
+PROCESS_ATTEMPTS = 3  # tries of one event that conflicts with another process
+PRUNE_EVERY = timedelta(hours=1)
 
 DIGEST_REACTION_HINT = Text(
     text="That message holds several reviews, so a reaction cannot tell which one you "
@@ -134,6 +144,8 @@ class DrillService:
             for name, handler in handlers.items():
                 self._commands[name] = partial(handler, self)
         self.round_settings = RoundSettings()
+        self._actor_locks = KeyedLocks()  # one member's events, one at a time, in order
+        self._pruned_at: datetime | None = None
         self.rounds_closed: dict[str, int] = {}
         missing = [c.name for c in catalog if c.name not in self._commands]
         if missing:
@@ -155,27 +167,111 @@ class DrillService:
     # ---- the entry point ------------------------------------------------------------
 
     async def handle(self, event: Event) -> None:
-        after: Callable[[], Awaitable[None]] | None = None
+        """Store the event, then process it (after anything its sender sent before it)."""
+        if await self.receive(event):
+            await self.process_pending(actor_key(event.actor))
+        else:
+            logger.info("ignoring repeated event %s", event.event_id)
+
+    async def receive(self, event: Event) -> bool:
+        """Store the event in the journal: once this returns, acknowledging it loses
+        nothing. False when it was stored before (a platform's retry)."""
         async with transaction(self.sessions) as session:
-            now = self.clock.now()
-            claimed = await claim_event(
-                session, platform=event.actor.platform, event_id=event.event_id, now=now
+            entry = await journal.store(
+                session,
+                platform=event.actor.platform,
+                event_id=event.event_id,
+                key=actor_key(event.actor),
+                payload=encode(event),
+                now=self.clock.now(),
             )
-            if not claimed:
-                logger.info("ignoring repeated event %s", event.event_id)
-                return
-            who = await self._resolve(session, event.actor, now)
-            match event:
-                case CommandInvoked():
-                    after = await self._command(event, who, session)
-                case ReactionAdded():
-                    after = await self._grade_message(event, who, session, event.grade)
-                case ReactionRemoved():
-                    after = await self._ungrade_message(event, who, session)
-                case ButtonPressed():
-                    after = await self._button(event, who, session)
-        if after is not None:
-            await after()
+        return entry is not None
+
+    async def process_pending(self, key: str) -> None:
+        """Process one member's stored events, oldest first, each in the transaction of
+        its effects; replies go out after each commit."""
+        async with self._actor_locks.hold(key):
+            while True:
+                async with transaction(self.sessions) as session:
+                    entry = await journal.oldest_pending(session, key=key)
+                if entry is None:
+                    return
+                after = await self._process(entry)
+                if after is None:
+                    continue
+                try:
+                    await after()
+                except PlatformError as error:  # the effects are kept; only the answer failed
+                    logger.warning("could not answer event %s: %s", entry.event_id, error)
+
+    async def process_backlog(self, *, min_age: timedelta = RECOVERY_AGE) -> int:
+        """Process events stored at least `min_age` ago and still pending: what a crash or
+        a stop cut off, or what another replica left. Returns how many members had some."""
+        async with transaction(self.sessions) as session:
+            keys = await journal.pending_keys(
+                session, received_before=self.clock.now() - min_age + timedelta(microseconds=1)
+            )
+        for key in keys:
+            await self.process_pending(key)
+        return len(keys)
+
+    async def inbound_backlog(self) -> int:
+        """Events stored and not yet processed, by every instance."""
+        async with transaction(self.sessions) as session:
+            return (await journal.counts(session))[journal.PENDING]
+
+    async def prune_journal(self) -> int:
+        """Drop processed events older than the retention period (at most hourly)."""
+        now = self.clock.now()
+        if self._pruned_at is not None and now - self._pruned_at < PRUNE_EVERY:
+            return 0
+        self._pruned_at = now
+        retention = timedelta(days=self.settings.inbound.retention_days)
+        async with transaction(self.sessions) as session:
+            return await journal.prune(session, processed_before=now - retention)
+
+    async def _process(self, entry: journal.Entry) -> Callable[[], Awaitable[None]] | None:
+        """Apply one stored event and mark it done, retrying the whole event when the
+        database reports a conflict with another process; an event that keeps failing
+        is kept as a dead letter with its error."""
+        error_text = ""
+        for attempt in range(1, PROCESS_ATTEMPTS + 1):
+            try:
+                event = decode(entry.payload or {})
+                async with transaction(self.sessions) as session:
+                    if not await journal.lock_pending(session, entry_id=entry.id):
+                        return None  # another process did it meanwhile
+                    after = await self._apply(session, event)
+                    await journal.mark_done(session, entry_id=entry.id, now=self.clock.now())
+                return after
+            except (IntegrityError, OperationalError) as error:
+                error_text = f"{type(error).__name__}: {error}"
+                logger.info("event %s conflicted (try %d): %s", entry.event_id, attempt, error)
+            except Exception as error:
+                error_text = f"{type(error).__name__}: {error}"
+                logger.exception("could not process event %s", entry.event_id)
+                break
+        async with transaction(self.sessions) as session:
+            await journal.mark_failed(
+                session, entry_id=entry.id, error=error_text, now=self.clock.now(), dead=True
+            )
+        self.metrics.inbound_dead_letter()
+        logger.error("event %s kept failing and is kept as a dead letter", entry.event_id)
+        return None
+
+    async def _apply(self, session: AsyncSession, event: Event):
+        """The event's effects, in `session`; returns what to do once they are committed."""
+        who = await self._resolve(session, event.actor, self.clock.now())
+        match event:
+            case CommandInvoked():
+                return await self._command(event, who, session)
+            case ReactionAdded():
+                return await self._grade_message(event, who, session, event.grade)
+            case ReactionRemoved():
+                return await self._ungrade_message(event, who, session)
+            case ButtonPressed():
+                return await self._button(event, who, session)
+        return None
 
     async def _resolve(self, session: AsyncSession, actor: Actor, now: datetime) -> Who:
         team = await ensure_team(

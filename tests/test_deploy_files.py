@@ -492,6 +492,6 @@ def test_operations_doc_covers_deployments_coordination_backups_and_every_metric
         family.name + ("_total" if family.type == "counter" else "")
         for family in Metrics().registry.collect()
     }
-    assert len(exported) == 6
+    assert len(exported) == 8
     for name in exported:
         assert f"`{name}`" in docs, f"docs/operations.md does not describe {name}"

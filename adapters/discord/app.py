@@ -33,7 +33,7 @@ from discord import app_commands
 from adapters.discord.port import DiscordPort
 from adapters.discord.render import CardButton, clip, render
 from adapters.discord.translate import button_event, command_event, reaction_event
-from adapters.keyed_locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks
 from bot.commands import (
     CORE_COMMANDS,
     ChoiceType,

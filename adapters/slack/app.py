@@ -34,7 +34,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.keyed_locks import KeyedLocks
+from bot.keyed_locks import KeyedLocks
 from adapters.slack.port import SlackPort
 from adapters.slack.render import CARD_ACTION, SLASH_COMMAND, render
 from adapters.slack.translate import (

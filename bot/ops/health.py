@@ -109,6 +109,7 @@ async def start_health_server(
 
     async def refresh(scraped: Metrics) -> None:
         scraped.set_active_mock_rounds(count=await count_active(drillbot.sessions))
+        scraped.set_inbound_backlog(count=await drillbot.service.inbound_backlog())
 
     app = health_app(ready_check=ready_check, metrics=metrics, refresh=refresh)
     return await serve_health(app=app, host=host, port=port)

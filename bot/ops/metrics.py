@@ -31,6 +31,8 @@ class Metrics:
       or a platform's Retry-After.
     - ``active_mock_rounds``: mock and quick-fire rounds in progress (every instance),
       counted from the database when /metrics is scraped.
+    - ``inbound_backlog``: inbound events stored and not yet processed (every instance),
+      counted when scraped; ``inbound_dead_letters_total``: events kept as dead letters.
     """
 
     def __init__(self, *, registry: CollectorRegistry | None = None) -> None:
@@ -69,6 +71,18 @@ class Metrics:
             namespace=NAMESPACE,
             registry=self.registry,
         )
+        self.inbound_dead_letters = Counter(
+            "inbound_dead_letters",
+            "Inbound events that kept failing and were kept with their error.",
+            namespace=NAMESPACE,
+            registry=self.registry,
+        )
+        self.inbound_backlog = Gauge(
+            "inbound_backlog",
+            "Inbound events stored and not yet processed (every instance), when scraped.",
+            namespace=NAMESPACE,
+            registry=self.registry,
+        )
         self.active_mock_rounds = Gauge(
             "active_mock_rounds",
             "Mock and quick-fire rounds currently in progress.",
@@ -93,6 +107,12 @@ class Metrics:
     def rate_limit_waited(self, *, platform: str, seconds: float) -> None:
         if seconds > 0:
             self.rate_limit_wait.labels(platform=platform).inc(seconds)
+
+    def inbound_dead_letter(self) -> None:
+        self.inbound_dead_letters.inc()
+
+    def set_inbound_backlog(self, *, count: int) -> None:
+        self.inbound_backlog.set(count)
 
     def set_active_mock_rounds(self, *, count: int) -> None:
         self.active_mock_rounds.set(count)

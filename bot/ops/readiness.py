@@ -56,6 +56,14 @@ async def check_ready(
                 f"database {shown} is at migration {revision or 'none'}, expected {head} "
                 "(run: drillbot db upgrade)"
             )
+    if not reasons:
+        backlog = await app.service.inbound_backlog()
+        limit = app.settings.inbound.backlog_limit
+        if backlog > limit:
+            reasons.append(
+                f"{backlog} inbound events wait to be processed (limit {limit}); "
+                "acknowledging is slowed until the backlog shrinks"
+            )
     for platform, is_up in sorted((connected or {}).items()):
         try:
             up = bool(is_up())

@@ -15,6 +15,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -138,6 +139,7 @@ async def serving(
                     ) from None
             async with shutdown.in_flight():
                 await app.service.outbox.resume_pending()
+                await app.service.process_backlog(min_age=timedelta(0))
             ticker.start()
             yield running
         finally:

@@ -211,13 +211,33 @@ class ReviewLog(Base):
 
 
 class InboundEvent(Base):
-    """Event ids already handled, so a platform's retry changes nothing twice."""
+    """The inbound journal: every event a platform delivered, stored before it is
+    acknowledged, in arrival order (`id`).
+
+    ``pending`` until processed; ``done`` once its effects are committed, in the same
+    transaction (the payload is then dropped: only the id stays, so that a platform's
+    retry is recognised); ``dead`` when it kept failing, with its error. `actor_key`
+    (platform, team and user) keeps each member's events in order and lets forget-me
+    find them.
+    """
 
     __tablename__ = "inbound_events"
+    __table_args__ = (
+        UniqueConstraint("platform", "event_id", name="uq_inbound_events_platform_event"),
+        partial_index("ix_inbound_events_pending", "actor_key", "id", where="status = 'pending'"),
+        Index("ix_inbound_events_received_at", "received_at"),
+    )
 
-    platform: Mapped[str] = mapped_column(String(32), primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(200), primary_key=True)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(200))
+    actor_key: Mapped[str] = mapped_column(String(300), default="")
+    payload: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Subscription(Base):

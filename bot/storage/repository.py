@@ -7,29 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bank.loader import Bank
 from bot.events import Actor
-from bot.storage.models import InboundEvent, Member, Post, Question, SrsCard, Team
-
-
-async def claim_event(
-    session: AsyncSession, *, platform: str, event_id: str, now: datetime
-) -> bool:
-    """Record an inbound event id; False when it was handled before (a platform retry)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
-    result = await session.execute(
-        insert(InboundEvent)
-        .values(platform=platform, event_id=event_id, received_at=now)
-        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-        .returning(InboundEvent.event_id)
-    )
-    return result.first() is not None
+from bot.storage.models import Member, Post, Question, SrsCard, Team
 
 
 async def ensure_team(

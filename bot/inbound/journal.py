@@ -1,0 +1,186 @@
+"""The journal's statements: store, find what is pending, mark done or dead, prune.
+
+Storing is one INSERT ... ON CONFLICT DO NOTHING: a platform's retry of an event already
+stored adds nothing. A member's events are processed oldest first; on PostgreSQL the row
+being processed is locked, so a replica that reaches the same member's event waits, then
+finds it done and moves on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.events import Actor
+from bot.storage.models import InboundEvent
+
+PENDING, DONE, DEAD = "pending", "done", "dead"
+
+
+def actor_key(actor: Actor) -> str:
+    """Whose event it is: their events are processed one at a time, in arrival order."""
+    return f"{actor.platform}:{actor.team_ref}:{actor.user_ref}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: int
+    event_id: str
+    payload: dict[str, Any] | None
+    attempts: int
+
+
+async def store(
+    session: AsyncSession,
+    *,
+    platform: str,
+    event_id: str,
+    key: str,
+    payload: dict[str, Any],
+    now: datetime,
+) -> int | None:
+    """The new entry's id, or None when the event was stored before (a retry)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(InboundEvent)
+        .values(
+            platform=platform,
+            event_id=event_id,
+            actor_key=key,
+            payload=payload,
+            status=PENDING,
+            attempts=0,
+            received_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
+        .returning(InboundEvent.id)
+    )
+    return result.scalar()
+
+
+async def oldest_pending(session: AsyncSession, *, key: str) -> Entry | None:
+    row = (
+        await session.execute(
+            select(
+                InboundEvent.id, InboundEvent.event_id, InboundEvent.payload, InboundEvent.attempts
+            )
+            .where(InboundEvent.actor_key == key, InboundEvent.status == PENDING)
+            .order_by(InboundEvent.id)
+            .limit(1)
+        )
+    ).first()
+    return Entry(*row) if row is not None else None
+
+
+async def lock_pending(session: AsyncSession, *, entry_id: int) -> bool:
+    """Lock the entry for this transaction; False if it is no longer pending (another
+    process got to it first; on PostgreSQL this waits for that process to finish)."""
+    found = await session.scalar(
+        select(InboundEvent.id)
+        .where(InboundEvent.id == entry_id, InboundEvent.status == PENDING)
+        .with_for_update()
+    )
+    return found is not None
+
+
+async def mark_done(session: AsyncSession, *, entry_id: int, now: datetime) -> None:
+    """Done, in the transaction of its effects. The payload goes: only the id is kept,
+    to recognise a retry, until pruning."""
+    await session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == entry_id)
+        .values(status=DONE, payload=None, processed_at=now, attempts=InboundEvent.attempts + 1)
+    )
+
+
+async def mark_failed(
+    session: AsyncSession, *, entry_id: int, error: str, now: datetime, dead: bool
+) -> None:
+    await session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == entry_id)
+        .values(
+            status=DEAD if dead else PENDING,
+            attempts=InboundEvent.attempts + 1,
+            last_error=error[:4000],
+            processed_at=now if dead else None,
+        )
+    )
+
+
+async def pending_keys(
+    session: AsyncSession, *, received_before: datetime, limit: int = 500
+) -> Sequence[str]:
+    """Members with events waiting since before `received_before`, oldest first."""
+    rows = await session.execute(
+        select(InboundEvent.actor_key, func.min(InboundEvent.id))
+        .where(InboundEvent.status == PENDING, InboundEvent.received_at < received_before)
+        .group_by(InboundEvent.actor_key)
+        .order_by(func.min(InboundEvent.id))
+        .limit(limit)
+    )
+    return [key for key, _ in rows]
+
+
+async def counts(session: AsyncSession) -> dict[str, int]:
+    """Pending and dead entries: the backlog, and what needs an operator."""
+    rows = await session.execute(
+        select(InboundEvent.status, func.count())
+        .where(InboundEvent.status.in_((PENDING, DEAD)))
+        .group_by(InboundEvent.status)
+    )
+    found = dict(rows.all())
+    return {PENDING: found.get(PENDING, 0), DEAD: found.get(DEAD, 0)}
+
+
+async def dead_letters(session: AsyncSession, *, limit: int = 20) -> Sequence[Any]:
+    return (
+        await session.execute(
+            select(
+                InboundEvent.platform,
+                InboundEvent.event_id,
+                InboundEvent.attempts,
+                InboundEvent.last_error,
+                InboundEvent.received_at,
+            )
+            .where(InboundEvent.status == DEAD)
+            .order_by(InboundEvent.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+async def prune(session: AsyncSession, *, processed_before: datetime) -> int:
+    """Delete processed and dead entries older than the retention period."""
+    result = await session.execute(
+        delete(InboundEvent).where(
+            InboundEvent.status.in_((DONE, DEAD)),
+            or_(
+                InboundEvent.processed_at < processed_before,
+                InboundEvent.processed_at.is_(None),
+            ),
+            InboundEvent.received_at < processed_before,
+        )
+    )
+    return result.rowcount or 0
+
+
+async def forget(session: AsyncSession, *, keys: Collection[str]) -> int:
+    """Delete these members' processed and dead events (forget-me); pending ones are
+    what they did since, and are theirs to keep."""
+    if not keys:
+        return 0
+    result = await session.execute(
+        delete(InboundEvent).where(
+            InboundEvent.actor_key.in_(keys), InboundEvent.status.in_((DONE, DEAD))
+        )
+    )
+    return result.rowcount or 0
