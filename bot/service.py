@@ -7,7 +7,9 @@ commit: a crash can then lose a reply but never a grade, and outbox rows resume.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -67,6 +69,7 @@ logger = logging.getLogger(__name__)
 RECOVERY_AGE = timedelta(seconds=30)
 PROCESS_ATTEMPTS = 3  # tries of one event that conflicts with another process
 PRUNE_EVERY = timedelta(hours=1)
+BACKLOG_PAUSE = timedelta(milliseconds=100)  # added to each acknowledgement over the limit
 
 DIGEST_REACTION_HINT = Text(
     text="That message holds several reviews, so a reaction cannot tell which one you "
@@ -146,6 +149,7 @@ class DrillService:
         self.round_settings = RoundSettings()
         self._actor_locks = KeyedLocks()  # one member's events, one at a time, in order
         self._pruned_at: datetime | None = None
+        self._backlog_seen = (float("-inf"), False)  # (when counted, over the limit)
         self.rounds_closed: dict[str, int] = {}
         missing = [c.name for c in catalog if c.name not in self._commands]
         if missing:
@@ -170,8 +174,6 @@ class DrillService:
         """Store the event, then process it (after anything its sender sent before it)."""
         if await self.receive(event):
             await self.process_pending(actor_key(event.actor))
-        else:
-            logger.info("ignoring repeated event %s", event.event_id)
 
     async def receive(self, event: Event) -> bool:
         """Store the event in the journal: once this returns, acknowledging it loses
@@ -185,7 +187,21 @@ class DrillService:
                 payload=encode(event),
                 now=self.clock.now(),
             )
+        if entry is None:
+            logger.info("ignoring repeated event %s", event.event_id)
+        elif await self._over_backlog():
+            # Slower acknowledgements slow the senders (Slack and Discord wait for them)
+            # while the backlog is worked off; the event itself is already safe.
+            await asyncio.sleep(BACKLOG_PAUSE.total_seconds())
         return entry is not None
+
+    async def _over_backlog(self) -> bool:
+        """Whether the journal's backlog passes the limit, counted at most once a second."""
+        checked, over = self._backlog_seen
+        if time.monotonic() - checked >= 1.0:
+            over = await self.inbound_backlog() > self.settings.inbound.backlog_limit
+            self._backlog_seen = (time.monotonic(), over)
+        return over
 
     async def process_pending(self, key: str) -> None:
         """Process one member's stored events, oldest first, each in the transaction of

@@ -440,6 +440,7 @@ async def test_doctor_passes_on_a_good_setup_and_names_tokens_only(
     assert [check.name for check in checks] == [
         "config",
         "database",
+        "inbound events",
         "bank",
         "tokens",
         "slack tokens",
@@ -448,11 +449,12 @@ async def test_doctor_passes_on_a_good_setup_and_names_tokens_only(
     ]
     assert all(line.startswith("OK ") for line in lines), lines
     assert f"migrations at head ({head_revision()})" in lines[1]
-    assert lines[3].endswith(
+    assert lines[2].endswith("inbound events: 0 waiting, no dead letters")
+    assert lines[4].endswith(
         "set: SLACK_BOT_TOKEN, SLACK_APP_TOKEN, DISCORD_TOKEN; not set: SLACK_SIGNING_SECRET"
     )
-    assert "bot 'drillbot' in workspace 'Study group'" in lines[5]
-    assert "logged in as 'drillbot'" in lines[6]
+    assert "bot 'drillbot' in workspace 'Study group'" in lines[6]
+    assert "logged in as 'drillbot'" in lines[7]
     output = "\n".join(lines)
     assert SLACK_BOT not in output and SLACK_APP not in output and DISCORD not in output
 

@@ -29,11 +29,11 @@ from typing import Any, Literal, Optional
 
 import discord
 from discord import app_commands
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adapters.discord.port import DiscordPort
 from adapters.discord.render import CardButton, clip, render
 from adapters.discord.translate import button_event, command_event, reaction_event
-from bot.keyed_locks import KeyedLocks
 from bot.commands import (
     CORE_COMMANDS,
     ChoiceType,
@@ -47,6 +47,8 @@ from bot.commands import (
 from bot.config import DiscordSettings, Settings
 from bot.domain.grades import GradeVocabulary
 from bot.events import Event
+from bot.inbound.journal import actor_key
+from bot.keyed_locks import KeyedLocks
 from bot.messages import Text
 from bot.ports import PlatformError
 from bot.service import DrillService
@@ -511,6 +513,14 @@ class DiscordBot:
     async def _acknowledge_and_handle(
         self, interaction: discord.Interaction, event: Event, *, thinking: bool
     ) -> None:
+        stored = False
+        if self.service is not None:
+            try:  # stored before the acknowledgement: nothing acknowledged is lost
+                stored = await self.service.receive(event)
+            except (OperationalError, DBAPIError, OSError) as error:
+                logger.error("could not store %s: %s", type(event).__name__, error)
+                await self._refuse(interaction, "drillbot cannot save that right now; try again.")
+                return
         try:
             await interaction.response.defer(
                 ephemeral=not event.conversation.is_dm, thinking=thinking
@@ -520,9 +530,11 @@ class DiscordBot:
         if self.service is None:
             await self._say(interaction, "drillbot is still starting; try again in a moment.")
             return
+        if not stored:
+            return  # Discord delivered it twice; the first is being answered
         self.port.open_interaction(interaction, fills_original=thinking)
         try:
-            await self.service.handle(event)
+            await self.service.process_pending(actor_key(event.actor))
         except PlatformError as error:
             logger.warning("could not answer %s: %s", type(event).__name__, error)
         except Exception:
@@ -530,6 +542,14 @@ class DiscordBot:
             await self._say(interaction, "Something went wrong on drillbot's side; try again.")
         finally:
             await self.port.close_interaction(interaction)
+
+    @staticmethod
+    async def _refuse(interaction: discord.Interaction, text: str) -> None:
+        """Answer an interaction that could not be stored, instead of acknowledging it."""
+        try:
+            await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as error:
+            logger.info("could not tell the member: %s", error)
 
     @staticmethod
     async def _say(interaction: discord.Interaction, text: str) -> None:

@@ -5,10 +5,12 @@ the core as events.
   bot's DM or after a mention. A command that does not parse gets a private usage hint.
 - Card buttons (`block_actions`) and grade reactions (`reaction_added` /
   `reaction_removed`) become button and reaction events.
-- Every listener only translates and acknowledges; the work (a `users.info` lookup for
-  the member's timezone and admin flag, then `service.handle`) runs in a task after the
-  acknowledgement, so Slack always hears back well within its 3 seconds. A retried
-  delivery carries the same event id, and the core does nothing twice.
+- Every listener translates, fills in the member's timezone and admin flag (a cached
+  `users.info`, waited on for at most a second), stores the event in the core's inbound
+  journal, and only then acknowledges: an acknowledged event is never lost, even to a
+  crash. The work runs in a task after the acknowledgement, so Slack hears back well
+  within its 3 seconds. A retried delivery carries the same event id and is not stored
+  twice. When the database cannot store it, Slack gets a 503 and retries.
 - HTTP mode: bolt verifies every request's signature and timestamp (401 otherwise, logged
   without the body); a body that is not something Slack sends gets 400.
 """
@@ -33,8 +35,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy.exc import DBAPIError, OperationalError
 
-from bot.keyed_locks import KeyedLocks
 from adapters.slack.port import SlackPort
 from adapters.slack.render import CARD_ACTION, SLASH_COMMAND, render
 from adapters.slack.translate import (
@@ -49,9 +51,9 @@ from adapters.slack.translate import (
 )
 from bot.commands import CORE_COMMANDS, CommandCatalog, UsageError
 from bot.config import Settings
-from bot.events import ButtonPressed, Conversation, Event, ReactionAdded, ReactionRemoved
+from bot.events import Conversation, Event
+from bot.inbound.journal import actor_key
 from bot.messages import Text
-from bot.ports import PlatformError
 from bot.service import DrillService
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ BOT_EVENTS: Mapping[str, str] = {
 
 SLASH_COMMAND_SCOPE = "commands"
 HINTS_REMEMBERED = 10_000
+# How long storing an event waits for the member's profile: Slack wants its answer
+# within 3 seconds, and the profile is cached after the first event.
+PROFILE_WAIT_SECONDS = 1.0
 
 
 # ---- request checks ----------------------------------------------------------------------
@@ -191,7 +196,6 @@ class SlackBot:
         self._signing_secret = signing_secret or ""
         self._verification = QuietRequestVerification(self._signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks = KeyedLocks()
         self._hinted: OrderedDict[str, None] = OrderedDict()
         self.app = AsyncApp(
             name="drillbot",
@@ -231,8 +235,8 @@ class SlackBot:
             return None
         except MalformedPayload as error:
             return _bad_request(error)
-        if event is not None:
-            self._spawn(self._handle(event))
+        if event is not None and not await self._receive(event):
+            return _unavailable()
         await ack()
         return None
 
@@ -241,8 +245,8 @@ class SlackBot:
             event = translate(body, context=self.context(context))
         except MalformedPayload as error:
             return _bad_request(error)
-        if event is not None:
-            self._spawn(self._handle(event))
+        if event is not None and not await self._receive(event):
+            return _unavailable()
         await ack()
         return None
 
@@ -256,11 +260,30 @@ class SlackBot:
             if self._first_hint(str(body.get("event_id") or "")):
                 self._spawn(self._hint(body, str(error)))
             return None
-        if event is not None:
-            self._spawn(self._handle(event))
+        if event is not None and not await self._receive(event):
+            return _unavailable()
         return None
 
-    # ---- the work, after the acknowledgement ------------------------------------------
+    # ---- storing before the acknowledgement, the work after it ------------------------
+
+    async def _receive(self, event: Event) -> bool:
+        """Store the event (with the member's profile) in the journal, and start
+        processing it; False when it could not be stored, so Slack must retry."""
+        try:
+            profile = await asyncio.wait_for(
+                self.users.profile(event.actor.user_ref), PROFILE_WAIT_SECONDS
+            )
+        except TimeoutError:
+            profile = None  # stored without it: a new member starts in the team's zone
+        event = with_profile(event, profile)
+        try:
+            stored = await self.service.receive(event)
+        except (OperationalError, DBAPIError, OSError) as error:
+            logger.error("could not store %s %s: %s", type(event).__name__, event.event_id, error)
+            return False
+        if stored:
+            self._spawn(self._process(actor_key(event.actor)))
+        return True
 
     def _spawn(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
@@ -272,20 +295,11 @@ class SlackBot:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def _handle(self, event: Event) -> None:
-        key = None
-        if isinstance(event, ReactionAdded | ReactionRemoved | ButtonPressed):
-            key = f"{event.actor.user_ref}:{event.message_ref}"
-        async with self._locks.hold(key):
-            profile = await self.users.profile(event.actor.user_ref)
-            try:
-                await self.service.handle(with_profile(event, profile))
-            except PlatformError as error:  # e.g. a chart for a channel the bot is not in
-                logger.warning(
-                    "could not finish %s %s: %s", type(event).__name__, event.event_id, error
-                )
-            except Exception:  # one bad event must not take the app down; say which
-                logger.exception("could not handle %s %s", type(event).__name__, event.event_id)
+    async def _process(self, key: str) -> None:
+        try:
+            await self.service.process_pending(key)
+        except Exception:  # one bad event must not take the app down; the tick retries
+            logger.exception("could not process the events of %s", key)
 
     def _first_hint(self, event_id: str) -> bool:
         """The core dedupes events it handles; a usage hint never reaches it, so a retried
@@ -352,6 +366,10 @@ class SlackBot:
     def socket_mode(self, *, app_token: str) -> AsyncSocketModeHandler:
         """Socket Mode: Slack pushes the same payloads over a WebSocket the app opens."""
         return AsyncSocketModeHandler(self.app, app_token, web_client=self.port.client)
+
+
+def _unavailable() -> BoltResponse:
+    return BoltResponse(status=503, body={"error": "could not store the event; retry"})
 
 
 def _bad_request(error: MalformedPayload) -> BoltResponse:

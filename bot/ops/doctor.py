@@ -19,9 +19,11 @@ from typing import Literal
 import aiohttp
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bank.loader import BankError, load_bank
 from bot.config import ConfigError, Settings, load_settings
+from bot.inbound import journal
 from bot.storage.database import (
     alembic_config,
     create_engine,
@@ -148,6 +150,41 @@ async def database_check(settings: Settings, *, within: float = DATABASE_TIMEOUT
         f"{shown}: at migration {revision}, head is {head}; "
         "migrated on next start, or run drillbot db upgrade",
     )
+
+
+async def inbound_check(settings: Settings, *, within: float = DATABASE_TIMEOUT) -> Check:
+    """The inbound journal: events waiting, and dead letters an operator should read."""
+    engine = create_engine(settings.database_url)
+    try:
+        async with engine.connect() as connection:
+            session = AsyncSession(bind=connection)
+            found = await asyncio.wait_for(journal.counts(session), timeout=within)
+            dead = await journal.dead_letters(session, limit=3)
+    except (TimeoutError, OperationalError, DBAPIError, OSError) as error:
+        return Check("inbound events", "warn", f"could not read the journal: {_first_line(error)}")
+    finally:
+        await engine.dispose()
+    pending, dead_count = found[journal.PENDING], found[journal.DEAD]
+    if dead_count:
+        latest = "; ".join(
+            f"{row.platform} {row.event_id} after {row.attempts} tries: "
+            f"{(row.last_error or '').splitlines()[0][:160] if row.last_error else 'no error'}"
+            for row in dead
+        )
+        return Check(
+            "inbound events",
+            "warn",
+            f"{dead_count} dead letter(s), kept {settings.inbound.retention_days} days "
+            f"(latest: {latest}); {pending} waiting",
+        )
+    if pending > settings.inbound.backlog_limit:
+        return Check(
+            "inbound events",
+            "warn",
+            f"{pending} waiting to be processed, over inbound.backlog_limit "
+            f"({settings.inbound.backlog_limit})",
+        )
+    return Check("inbound events", "ok", f"{pending} waiting, no dead letters")
 
 
 # ---- bank -------------------------------------------------------------------------
@@ -277,7 +314,11 @@ async def run_doctor(
 ) -> list[Check]:
     """Every check for loaded settings, in the order an operator would fix them."""
     env = os.environ if env is None else env
-    checks = [config_check(settings), await database_check(settings), bank_check(settings)]
+    database = await database_check(settings)
+    checks = [config_check(settings), database]
+    if database.status == "ok":
+        checks.append(await inbound_check(settings))
+    checks.append(bank_check(settings))
     checks += token_checks(settings, env=env)
     if check_platforms:
         if _present(env, "SLACK_BOT_TOKEN"):
