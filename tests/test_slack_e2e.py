@@ -72,9 +72,9 @@ async def fake() -> AsyncIterator[FakeSlack]:
         await fake.close()
 
 
-@pytest.fixture
-async def drillbot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Process, SlackSender]]:
-    port = free_port()
+async def launch(fake: FakeSlack, tmp_path: Path, *, port: int, log_name: str) -> Process:
+    """`drillbot run --platform slack --slack-mode http` on the SQLite file in tmp_path,
+    talking to the fake Slack; returns once it listens."""
     (tmp_path / "drillbot.yaml").write_text(CONFIG, encoding="utf-8")
     env = {
         key: value
@@ -87,7 +87,7 @@ async def drillbot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Proce
         DRILLBOT_SLACK_API_URL=fake.api_url,
     )
     db = tmp_path / "drillbot.db"
-    log = tmp_path / "drillbot.log"
+    log = tmp_path / log_name
     with log.open("wb") as sink:
         proc = await asyncio.create_subprocess_exec(
             *COMMAND,
@@ -109,15 +109,27 @@ async def drillbot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Proce
             stderr=sink,
         )
     process = Process(proc=proc, log=log, db=db)
-    sender = SlackSender(url=f"http://127.0.0.1:{port}/slack/events", fake=fake)
     try:
         await process.wait_for_log(f"listening on 0.0.0.0:{port}/slack/events", within=60)
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return process
+
+
+@pytest.fixture
+async def drillbot(fake: FakeSlack, tmp_path: Path) -> AsyncIterator[tuple[Process, SlackSender]]:
+    port = free_port()
+    process = await launch(fake, tmp_path, port=port, log_name="drillbot.log")
+    sender = SlackSender(url=f"http://127.0.0.1:{port}/slack/events", fake=fake)
+    try:
         yield process, sender
     finally:
         await sender.close()
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+        if process.proc.returncode is None:
+            process.proc.kill()
+            await process.proc.wait()
 
 
 def rows(db: Path, query: str) -> list[tuple]:
@@ -229,3 +241,62 @@ def test_a_missing_token_stops_drillbot_with_one_line(tmp_path: Path) -> None:
         "Signing Secret) to verify that requests come from Slack"
     ]
     assert BOT_TOKEN not in result.output
+
+
+async def test_grades_acknowledged_before_a_kill_9_are_all_applied_after_the_restart(
+    drillbot: tuple[Process, SlackSender], fake: FakeSlack, tmp_path: Path
+) -> None:
+    process, slack = drillbot
+    assert (await slack.command("10")).status == 200
+    cards = await fake.wait_for(lambda: len(fake.cards()) == 10 and fake.cards())
+
+    def reaction(card: dict, *, added: bool, emoji: str) -> dict:
+        return slack.reaction_envelope(
+            added=added, user=ANA, channel=card["channel"], ts=card["ts"], reaction=emoji
+        )
+
+    async def grade_back_and_forth(card: dict) -> list[str]:
+        """Ten times 🟢 then its removal, then 🔴: each acknowledged before the next."""
+        envelopes = []
+        for _ in range(10):
+            envelopes.append(reaction(card, added=True, emoji="large_green_circle"))
+            envelopes.append(reaction(card, added=False, emoji="large_green_circle"))
+        envelopes.append(reaction(card, added=True, emoji="red_circle"))
+        for envelope in envelopes:
+            assert (await slack.event(envelope)).status == 200
+        return [envelope["event_id"] for envelope in envelopes]
+
+    # Ten senders at once, one a card; the process dies as the last answer arrives.
+    acknowledged = [
+        event_id
+        for ids in await asyncio.gather(*(grade_back_and_forth(card) for card in cards))
+        for event_id in ids
+    ]
+    process.proc.kill()
+    await process.proc.wait()
+    stored = rows(process.db, "SELECT status, count(*) FROM inbound_events GROUP BY status")
+    assert sum(count for _, count in stored) >= len(acknowledged) == 210
+
+    restarted = await launch(fake, tmp_path, port=free_port(), log_name="restarted.log")
+    try:
+        await restarted.wait_for_log("listening")
+        deadline = time.monotonic() + 60
+        while rows(restarted.db, "SELECT count(*) FROM inbound_events WHERE status != 'done'") != [
+            (0,)
+        ]:
+            assert time.monotonic() < deadline, "the stored events were not all processed"
+            await asyncio.sleep(0.2)
+        assert await restarted.stop() == 0
+    finally:
+        if restarted.proc.returncode is None:
+            restarted.proc.kill()
+            await restarted.proc.wait()
+    ids = ", ".join(f"'{event_id}'" for event_id in acknowledged)
+    assert rows(restarted.db, f"SELECT count(*) FROM inbound_events WHERE event_id IN ({ids})") == [
+        (210,)
+    ]
+    # Every event was applied once, in order: 21 grade events a card, and each card ends
+    # on its last reaction, the 🔴.
+    assert rows(restarted.db, "SELECT count(*) FROM grade_events") == [(210,)]
+    assert rows(restarted.db, "SELECT DISTINCT grade FROM grades") == [("no",)]
+    assert rows(restarted.db, "SELECT count(*) FROM grades") == [(10,)]
