@@ -52,7 +52,9 @@ GROUPED = "grouped"
 class OutboxPolicy:
     max_attempts: int = 5
     first_backoff: timedelta = timedelta(seconds=30)
-    lease: timedelta = timedelta(minutes=2)
+    # Renewed every third of it while a batch is being sent, so a replica that dies
+    # leaves its claimed posts to the others within this long.
+    lease: timedelta = timedelta(seconds=30)
     retry_after_tries: int = 3
     concurrency: int = 8
     record_every: timedelta = timedelta(seconds=1)  # while a long batch is still sending
@@ -221,6 +223,19 @@ class Outbox:
         instance (or the next start) sends them now rather than when the lease runs out."""
         held, self._held = self._held, set()
         return await self._lease_pending(held, until=None)
+
+    async def take_back_leases(self) -> int:
+        """At the start of the only instance (SQLite's instance lock proves the previous
+        process is gone): its leases are void, so what it had claimed goes out now rather
+        than when the leases run out."""
+        async with transaction(self._sessions) as session:
+            result = await session.execute(
+                update(Post)
+                .where(POST_IS_PENDING, Post.lease_until.is_not(None))
+                .values(lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+        return result.rowcount or 0
 
     async def _lease_pending(self, post_ids: Iterable[int], *, until: datetime | None) -> int:
         """Set the lease of those of `post_ids` still pending; returns how many."""

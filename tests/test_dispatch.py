@@ -213,11 +213,11 @@ async def test_a_restart_between_insert_and_send_posts_exactly_once(database_url
     assert len(ids) == 4 and first.port.cards() == []  # inserted, then the process dies
     await first.close()
 
-    second = await Harness.start(database_url=database_url, now=utc(2026, 11, 23, 8, 1))
+    second = await Harness.start(database_url=database_url, now=utc(2026, 11, 23, 8, 0, 20))
     try:
         await second.tick()
         assert second.port.cards() == []  # the dead instance's lease has not expired yet
-        second.clock.set(utc(2026, 11, 23, 8, 3))
+        second.clock.set(utc(2026, 11, 23, 8, 0, 31))  # 30 s lease
         await second.tick()
         await second.tick()
         assert len(second.port.cards()) == 4
@@ -417,11 +417,11 @@ async def test_a_card_can_be_graded_while_the_rest_of_its_drill_is_still_sending
         graded = await session.scalar(select(GradeRow).where(GradeRow.post_id == first.post_id))
     assert graded is not None and graded.grade == Grade.STRONG.value
 
-    harness.clock.advance(timedelta(minutes=1))  # a third of the two-minute lease
+    harness.clock.advance(timedelta(seconds=10))  # a third of the 30-second lease
     await asyncio.sleep(0.1)
     async with transaction(harness.service.sessions) as session:
         waiting = (await session.scalars(select(Post).where(Post.status == "pending"))).all()
-    assert waiting and all(p.lease_until == utc(2026, 11, 24, 8, 33) for p in waiting)
+    assert waiting and all(p.lease_until == utc(2026, 11, 24, 8, 30, 40) for p in waiting)
     await dispatch
     assert len(harness.port.cards()) == 3
     assert [p.status for p in await posts(harness)] == ["sent"] * 3

@@ -748,3 +748,37 @@ async def test_the_core_counts_posts_grades_rounds_lag_and_rate_limit_waits(
         assert sample(metrics, "posts_failed_total", platform="fake", kind="drill") == 1
     finally:
         await harness.close()
+
+
+async def test_the_only_sqlite_instance_takes_back_its_leases_at_start(tmp_path: Path) -> None:
+    from adapters.fake import FakeChatPort
+    from bank.loader import load_files
+    from bot.clock import FakeClock
+    from bot.dispatch import BankView
+    from bot.ops.serving import ServeOptions, serving
+    from tests.harness import PLATFORM, SMALL_BANK
+
+    url = f"sqlite:///{tmp_path / 'drillbot.db'}"
+    due = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    first = await Harness.start(database_url=url, now=datetime(2026, 11, 23, 7, 0, tzinfo=UTC))
+    for index in range(3):
+        await first.command(
+            "drillbot subscribe", user=f"m{index}", time="08:00", timezone="UTC", days="daily"
+        )
+    first.clock.set(due)
+    claimed = await first.app.dispatcher._claim_subscriptions(
+        first.app.dispatcher.totals, BankView()
+    )
+    assert len(claimed) == 12 and first.port.cards() == []  # claimed, then killed
+    await first.close()
+
+    port = FakeChatPort(platform=PLATFORM)
+    settings = load_settings(env={}, database_url=url)
+    async with serving(
+        settings,
+        ports={PLATFORM: port},
+        options=ServeOptions(signals=()),
+        bank=load_files([SMALL_BANK]),
+        clock=FakeClock(due),  # the leases would still hold for 30 s
+    ):
+        assert len(port.cards()) == 12  # sent at start, not when the leases run out

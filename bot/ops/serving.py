@@ -35,7 +35,7 @@ from bot.ops.metrics import Metrics
 from bot.ops.shutdown import STOP_SIGNALS, GracefulShutdown
 from bot.ports import ChatPort, Clock
 from bot.scheduling import Ticker
-from bot.storage.database import InstanceLock
+from bot.storage.database import InstanceLock, is_sqlite
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +138,10 @@ async def serving(
                         "choose another --http-port (DRILLBOT_HTTP_PORT)"
                     ) from None
             async with shutdown.in_flight():
+                if is_sqlite(settings.database_url):
+                    taken = await app.service.outbox.take_back_leases()
+                    if taken:
+                        logger.info("took back %d post(s) the previous process had claimed", taken)
                 await app.service.outbox.resume_pending()
                 await app.service.process_backlog(min_age=timedelta(0))
             ticker.start()
