@@ -13,7 +13,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgres_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -246,6 +246,9 @@ async def _is_latest_review(session: AsyncSession, grade: GradeRow) -> bool:
 async def _supersede(session: AsyncSession, log_id: int | None) -> None:
     if log_id is None:
         return
-    log = await session.get(ReviewLog, log_id)
-    if log is not None:
-        log.superseded = True
+    await session.execute(
+        update(ReviewLog)
+        .where(ReviewLog.id == log_id)
+        .values(superseded=True)
+        .execution_options(synchronize_session=False)
+    )

@@ -55,7 +55,7 @@ from bot.storage.repository import (
     cards_for,
     ensure_member,
     ensure_team,
-    find_post_by_message,
+    find_posts_by_message,
     insert_post,
     last_shown,
     shares_message,
@@ -88,6 +88,7 @@ class Who:
     actor: Actor
     timezone: str
     team_timezone: str
+    member: Member | None = None  # the row, for handlers that change it in this event
 
     @property
     def zone(self) -> ZoneInfo:
@@ -148,6 +149,7 @@ class DrillService:
                 self._commands[name] = partial(handler, self)
         self.round_settings = RoundSettings()
         self._actor_locks = KeyedLocks()  # one member's events, one at a time, in order
+        self._teams: dict[tuple[str, str], tuple[int, str]] = {}  # (id, timezone) by ref
         self._pruned_at: datetime | None = None
         self._backlog_seen = (float("-inf"), False)  # (when counted, over the limit)
         self.rounds_closed: dict[str, int] = {}
@@ -207,18 +209,15 @@ class DrillService:
         """Process one member's stored events, oldest first, each in the transaction of
         its effects; replies go out after each commit."""
         async with self._actor_locks.hold(key):
-            while True:
-                async with transaction(self.sessions) as session:
-                    entry = await journal.oldest_pending(session, key=key)
-                if entry is None:
-                    return
-                after = await self._process(entry)
+            more = True
+            while more:
+                more, after = await self._process_next(key)
                 if after is None:
                     continue
                 try:
                     await after()
                 except PlatformError as error:  # the effects are kept; only the answer failed
-                    logger.warning("could not answer event %s: %s", entry.event_id, error)
+                    logger.warning("could not answer an event of %s: %s", key, error)
 
     async def process_backlog(self, *, min_age: timedelta = RECOVERY_AGE) -> int:
         """Process events stored at least `min_age` ago and still pending: what a crash or
@@ -246,34 +245,37 @@ class DrillService:
         async with transaction(self.sessions) as session:
             return await journal.prune(session, processed_before=now - retention)
 
-    async def _process(self, entry: journal.Entry) -> Callable[[], Awaitable[None]] | None:
-        """Apply one stored event and mark it done, retrying the whole event when the
-        database reports a conflict with another process; an event that keeps failing
-        is kept as a dead letter with its error."""
-        error_text = ""
+    async def _process_next(self, key: str) -> tuple[bool, Callable[[], Awaitable[None]] | None]:
+        """Apply the member's oldest stored event and mark it done, in one transaction
+        that also says whether more are waiting. A conflict with another process retries
+        the whole event; an event that keeps failing is kept as a dead letter."""
+        error_text, entry = "", None
         for attempt in range(1, PROCESS_ATTEMPTS + 1):
             try:
-                event = decode(entry.payload or {})
                 async with transaction(self.sessions) as session:
-                    if not await journal.lock_pending(session, entry_id=entry.id):
-                        return None  # another process did it meanwhile
-                    after = await self._apply(session, event)
+                    entry = await journal.claim_oldest(session, key=key)
+                    if entry is None:
+                        return False, None  # none left (or another process has it)
+                    after = await self._apply(session, decode(entry.payload or {}))
                     await journal.mark_done(session, entry_id=entry.id, now=self.clock.now())
-                return after
+                    more = await journal.has_pending(session, key=key, after_id=entry.id)
+                return more, after
             except (IntegrityError, OperationalError) as error:
                 error_text = f"{type(error).__name__}: {error}"
-                logger.info("event %s conflicted (try %d): %s", entry.event_id, attempt, error)
+                logger.info("an event of %s conflicted (try %d): %s", key, attempt, error)
             except Exception as error:
                 error_text = f"{type(error).__name__}: {error}"
-                logger.exception("could not process event %s", entry.event_id)
+                logger.exception("could not process event %s", entry.event_id if entry else key)
                 break
+        if entry is None:
+            return False, None
         async with transaction(self.sessions) as session:
             await journal.mark_failed(
                 session, entry_id=entry.id, error=error_text, now=self.clock.now(), dead=True
             )
         self.metrics.inbound_dead_letter()
         logger.error("event %s kept failing and is kept as a dead letter", entry.event_id)
-        return None
+        return True, None
 
     async def _apply(self, session: AsyncSession, event: Event):
         """The event's effects, in `session`; returns what to do once they are committed."""
@@ -290,22 +292,29 @@ class DrillService:
         return None
 
     async def _resolve(self, session: AsyncSession, actor: Actor, now: datetime) -> Who:
-        team = await ensure_team(
-            session,
-            platform=actor.platform,
-            team_ref=actor.team_ref,
-            now=now,
-            timezone=self.settings.team.timezone,
-            name=self.settings.team.name,
-        )
-        member = await ensure_member(session, team=team, actor=actor, now=now)
-        timezone = member.timezone or team.timezone or "UTC"
+        team_key = (actor.platform, actor.team_ref)
+        known = self._teams.get(team_key)
+        if known is None:
+            team, created = await ensure_team(
+                session,
+                platform=actor.platform,
+                team_ref=actor.team_ref,
+                now=now,
+                timezone=self.settings.team.timezone,
+                name=self.settings.team.name,
+            )
+            known = (team.id, team.timezone or "UTC")
+            if not created:  # a committed team row never changes or goes away: keep it
+                self._teams[team_key] = known
+        team_id, team_timezone = known
+        member = await ensure_member(session, team_id=team_id, actor=actor, now=now)
         return Who(
             member_id=member.id,
-            team_id=team.id,
+            team_id=team_id,
             actor=actor,
-            timezone=timezone,
-            team_timezone=team.timezone or "UTC",
+            timezone=member.timezone or team_timezone,
+            team_timezone=team_timezone,
+            member=member,
         )
 
     async def _command(self, event: CommandInvoked, who: Who, session: AsyncSession):
@@ -482,8 +491,8 @@ class DrillService:
             return self.reply_later(event, self._no_card(card_number))
         grade = Grade(event.args["grade"])
         outcome = await self._record(session, who, post, grade, source="command")
-        question = await session.get(Question, post.question_id)
-        reply = self.reply_later(event, self._grade_text(post, outcome, question=question))
+        study = await self._study_pointer(session, post, outcome)
+        reply = self.reply_later(event, self._grade_text(post, outcome, study=study))
         return self._then(
             reply, await after_grade(self, session, post=post, member_id=who.member_id)
         )
@@ -493,26 +502,26 @@ class DrillService:
     async def _grade_message(
         self, event: ReactionAdded | ButtonPressed, who: Who, session: AsyncSession, grade: Grade
     ):
-        post = await self._post_for(session, event)
+        post, shared = await self._post_for(session, event)
         if post is None or not self._may_grade(post, who):
             return self._hint_not_a_card(event)
-        if not isinstance(event, ButtonPressed) and await shares_message(session, post):
+        if shared:
             return self.reply_later(event, DIGEST_REACTION_HINT)
         source = "button" if isinstance(event, ButtonPressed) else "reaction"
         outcome = await self._record(session, who, post, grade, source=source)
-        question = await session.get(Question, post.question_id)
-        reply = self.reply_later(event, self._grade_text(post, outcome, question=question))
+        study = await self._study_pointer(session, post, outcome)
+        reply = self.reply_later(event, self._grade_text(post, outcome, study=study))
         return self._then(
             reply, await after_grade(self, session, post=post, member_id=who.member_id)
         )
 
     async def _ungrade_message(self, event: ReactionRemoved, who: Who, session: AsyncSession):
-        post = await self._post_for(session, event)
+        post, shared = await self._post_for(session, event)
         if post is None or not self._may_grade(post, who):
             return self._hint_not_a_card(event)
-        if await shares_message(session, post):
+        if shared:
             return None  # a reaction on a review digest graded nothing, so undoes nothing
-        member = await session.get(Member, who.member_id)
+        member = who.member or await session.get(Member, who.member_id)
         outcome = await remove_grade(
             session,
             member=member,
@@ -556,7 +565,7 @@ class DrillService:
     async def _record(
         self, session: AsyncSession, who: Who, post: Post, grade: Grade, *, source: str
     ) -> GradeOutcome:
-        member = await session.get(Member, who.member_id)
+        member = who.member or await session.get(Member, who.member_id)
         schedule = await session.scalar(
             select(Subscription.schedule).where(Subscription.member_id == who.member_id)
         )
@@ -575,15 +584,19 @@ class DrillService:
 
     async def _post_for(
         self, session: AsyncSession, event: ReactionAdded | ReactionRemoved | ButtonPressed
-    ):
+    ) -> tuple[Post | None, bool]:
+        """The card the event is about, and whether its message holds other cards too
+        (a review digest: a reaction there cannot say which one it grades)."""
         if isinstance(event, ButtonPressed):
-            return await session.get(Post, event.post_id)
-        return await find_post_by_message(
+            return await session.get(Post, event.post_id), False
+        posts = await find_posts_by_message(
             session,
             platform=event.actor.platform,
             message_ref=event.message_ref,
             channel_ref=event.conversation.channel_ref,
+            limit=2,
         )
+        return (posts[0] if posts else None), len(posts) > 1
 
     async def _visible_post(self, session: AsyncSession, who: Who, post_id: int) -> Post | None:
         post = await session.get(Post, post_id)
@@ -636,7 +649,14 @@ class DrillService:
             study=data.get("study") or "",
         )
 
-    def _grade_text(self, post: Post, outcome: GradeOutcome, *, question: Question | None) -> Text:
+    async def _study_pointer(self, session: AsyncSession, post: Post, outcome: GradeOutcome) -> str:
+        """What to study after a No Hire (the question is read only then)."""
+        if outcome.grade is not Grade.NO or outcome.action == "unchanged":
+            return ""
+        data = await session.scalar(select(Question.data).where(Question.id == post.question_id))
+        return (data or {}).get("study") or ""
+
+    def _grade_text(self, post: Post, outcome: GradeOutcome, *, study: str) -> Text:
         grade = outcome.grade
         assert grade is not None
         if outcome.action == "unchanged":
@@ -645,10 +665,8 @@ class DrillService:
         lines = [f"{grade.emoji} {grade.label} {verb} card #{post.id}."]
         if outcome.next_due is not None:
             lines.append(f"Next review: {self._when(outcome.next_due)}.")
-        if grade is Grade.NO:
-            study = (question.data.get("study") if question else "") or ""
-            if study:
-                lines.append(f"Study next: {study}.")
+        if grade is Grade.NO and study:
+            lines.append(f"Study next: {study}.")
         return Text(text=" ".join(lines))
 
     def _when(self, due: datetime) -> str:

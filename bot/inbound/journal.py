@@ -66,7 +66,11 @@ async def store(
     return result.scalar()
 
 
-async def oldest_pending(session: AsyncSession, *, key: str) -> Entry | None:
+async def claim_oldest(session: AsyncSession, *, key: str) -> Entry | None:
+    """The member's oldest pending event, locked for this transaction (PostgreSQL; SQLite
+    has one writer). When another process holds it, this waits, and then finds nothing:
+    that process is working through the member's events and takes the rest too. (Not
+    SKIP LOCKED: skipping to the member's next event would apply it out of order.)"""
     row = (
         await session.execute(
             select(
@@ -75,18 +79,21 @@ async def oldest_pending(session: AsyncSession, *, key: str) -> Entry | None:
             .where(InboundEvent.actor_key == key, InboundEvent.status == PENDING)
             .order_by(InboundEvent.id)
             .limit(1)
+            .with_for_update()
         )
     ).first()
     return Entry(*row) if row is not None else None
 
 
-async def lock_pending(session: AsyncSession, *, entry_id: int) -> bool:
-    """Lock the entry for this transaction; False if it is no longer pending (another
-    process got to it first; on PostgreSQL this waits for that process to finish)."""
+async def has_pending(session: AsyncSession, *, key: str, after_id: int) -> bool:
     found = await session.scalar(
         select(InboundEvent.id)
-        .where(InboundEvent.id == entry_id, InboundEvent.status == PENDING)
-        .with_for_update()
+        .where(
+            InboundEvent.actor_key == key,
+            InboundEvent.status == PENDING,
+            InboundEvent.id > after_id,
+        )
+        .limit(1)
     )
     return found is not None
 

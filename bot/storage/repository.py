@@ -23,11 +23,12 @@ async def ensure_team(
     now: datetime,
     timezone: str = "UTC",
     name: str = "",
-) -> Team:
+) -> tuple[Team, bool]:
+    """The team, and whether this transaction created it."""
     query = select(Team).where(Team.platform == platform, Team.external_id == team_ref)
     team = await session.scalar(query)
     if team:
-        return team
+        return team, False
     try:
         async with session.begin_nested():
             team = Team(
@@ -39,22 +40,22 @@ async def ensure_team(
             )
             session.add(team)
             await session.flush()
-            return team
+            return team, True
     except IntegrityError:
-        return (await session.scalars(query)).one()
+        return (await session.scalars(query)).one(), False
 
 
 async def ensure_member(
-    session: AsyncSession, *, team: Team, actor: Actor, now: datetime
+    session: AsyncSession, *, team_id: int, actor: Actor, now: datetime
 ) -> Member:
     """The member behind an actor, created on first sight and kept up to date."""
-    query = select(Member).where(Member.team_id == team.id, Member.external_id == actor.user_ref)
+    query = select(Member).where(Member.team_id == team_id, Member.external_id == actor.user_ref)
     member = await session.scalar(query)
     if member is None:
         try:
             async with session.begin_nested():
                 member = Member(
-                    team_id=team.id,
+                    team_id=team_id,
                     platform=actor.platform,
                     external_id=actor.user_ref,
                     display_name=actor.display_name or actor.user_ref,
@@ -132,10 +133,25 @@ async def insert_post(session: AsyncSession, post: Post) -> tuple[Post, bool]:
 async def find_post_by_message(
     session: AsyncSession, *, platform: str, message_ref: str, channel_ref: str | None = None
 ) -> Post | None:
+    posts = await find_posts_by_message(
+        session, platform=platform, message_ref=message_ref, channel_ref=channel_ref, limit=1
+    )
+    return posts[0] if posts else None
+
+
+async def find_posts_by_message(
+    session: AsyncSession,
+    *,
+    platform: str,
+    message_ref: str,
+    channel_ref: str | None = None,
+    limit: int,
+) -> Sequence[Post]:
+    """The posts sent in one message, first first: one for a card, several for a digest."""
     query = select(Post).where(Post.platform == platform, Post.message_ref == message_ref)
     if channel_ref is not None:
         query = query.where(Post.channel_ref == channel_ref)
-    return await session.scalar(query.order_by(Post.id).limit(1))
+    return (await session.scalars(query.order_by(Post.id).limit(limit))).all()
 
 
 async def shares_message(session: AsyncSession, post: Post) -> bool:
