@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import json
 import logging
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, closing
 from pathlib import Path
@@ -14,7 +17,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -125,13 +128,38 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# SQLite has one writer. Transactions that meet at its lock wait in its busy handler,
+# which sleeps and retries; queued here they follow each other at once instead.
+_SQLITE_WRITERS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_IN_TRANSACTION: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "in_transaction", default=False
+)
+
+
 @asynccontextmanager
 async def transaction(
     sessions: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One unit of work: commits on success, rolls back on any error."""
-    async with sessions() as session, session.begin():
-        yield session
+    """One unit of work: commits on success, rolls back on any error.
+
+    On SQLite one transaction of this process runs at a time (a transaction opened while
+    the same task holds one goes ahead, as before).
+    """
+    engine = sessions.kw.get("bind")
+    lock = None
+    if engine is not None and engine.dialect.name == "sqlite" and not _IN_TRANSACTION.get():
+        lock = _SQLITE_WRITERS.setdefault(engine.sync_engine, asyncio.Lock())
+    if lock is None:
+        async with sessions() as session, session.begin():
+            yield session
+        return
+    async with lock:
+        token = _IN_TRANSACTION.set(True)
+        try:
+            async with sessions() as session, session.begin():
+                yield session
+        finally:
+            _IN_TRANSACTION.reset(token)
 
 
 def alembic_config() -> Config:
