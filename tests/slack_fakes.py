@@ -508,19 +508,23 @@ class SlackSender:
         timestamp: int | None = None,
         signature: str | None = None,
         retry_num: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> Delivery:
-        headers = {
+        """Post `body` signed as Slack would; `signature` replaces the signature and
+        `headers` any header, as a forger would."""
+        sent = {
             "Content-Type": content_type,
             **sign(body, secret=self.secret, timestamp=timestamp),
         }
         if signature is not None:
-            headers["X-Slack-Signature"] = signature
+            sent["X-Slack-Signature"] = signature
         if retry_num is not None:
-            headers["X-Slack-Retry-Num"] = str(retry_num)
-            headers["X-Slack-Retry-Reason"] = "http_timeout"
+            sent["X-Slack-Retry-Num"] = str(retry_num)
+            sent["X-Slack-Retry-Reason"] = "http_timeout"
+        sent.update(headers or {})
         if self._session is None:
             self._session = aiohttp.ClientSession()
-        async with self._session.post(self.url, data=body.encode(), headers=headers) as response:
+        async with self._session.post(self.url, data=body.encode(), headers=sent) as response:
             return Delivery(status=response.status, body=await response.text())
 
     # -- payloads from the fixtures, filled in ------------------------------------------

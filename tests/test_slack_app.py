@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import yaml
 from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from adapters.slack.app import BOT_EVENTS, SLASH_COMMAND_SCOPE, SlackBot
@@ -503,7 +506,7 @@ async def test_requests_are_verified_and_rejections_log_no_body(
     await lite.settle()
     assert lite.fake.visible() == []
     assert "MARKER-7731" not in caplog.text
-    assert "bad or stale signature" in caplog.text
+    assert "bad, stale or missing signature" in caplog.text
     assert SIGNING_SECRET not in caplog.text and BOT_TOKEN not in caplog.text
 
 
@@ -683,3 +686,142 @@ async def test_serve_slack_explains_what_is_missing(sqlite_url: str) -> None:
             assert "xoxb-revoked" not in str(error.value)
     finally:
         await fake.close()
+
+
+async def test_no_crafted_request_gets_a_server_error(
+    lite: SlackWorld, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    send = lite.send
+    deep = "[" * 1000 + "]" * 1000
+    block_actions = {**load_fixture("block_actions"), "actions": ["x", 1, None]}
+    listed_event = {**lite.send.event_envelope("event_message_im", text="hi"), "event": [1]}
+    statuses = {
+        "timestamp abc": (
+            await send.post("{}", content_type="application/json", headers=ts("abc"))
+        ).status,
+        "timestamp empty": (
+            await send.post("{}", content_type="application/json", headers=ts(""))
+        ).status,
+        "deep, unsigned": (
+            await send.post(deep, content_type="application/json", signature="v0=" + "0" * 64)
+        ).status,
+        "deep, signed": (await send.post(deep, content_type="application/json")).status,
+        "deep payload form": (
+            await send.post(
+                "payload=" + quote(deep), content_type="application/x-www-form-urlencoded"
+            )
+        ).status,
+        "actions not objects": (
+            await send.post(
+                "payload=" + quote(json.dumps(block_actions)),
+                content_type="application/x-www-form-urlencoded",
+            )
+        ).status,
+        "event is a list": (
+            await send.post(json.dumps(listed_event), content_type="application/json")
+        ).status,
+        "no challenge": (
+            await send.post(
+                json.dumps({"type": "url_verification", "token": "t"}),
+                content_type="application/json",
+            )
+        ).status,
+    }
+    assert statuses == {
+        "timestamp abc": 401,
+        "timestamp empty": 401,
+        "deep, unsigned": 401,
+        "deep, signed": 400,
+        "deep payload form": 400,
+        "actions not objects": 400,
+        "event is a list": 400,
+        "no challenge": 400,
+    }
+    for _ in range(5):  # a flood of the same kind is one line a minute
+        await send.post(deep, content_type="application/json")
+    assert "Traceback" not in caplog.text
+    assert caplog.text.count("nested too deep") == 1
+    # Still serving.
+    assert (await send.command("1")).status == 200
+
+
+def ts(value: str) -> dict[str, str]:
+    return {"X-Slack-Request-Timestamp": value}
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "type",
+                    "event",
+                    "actions",
+                    "team",
+                    "user",
+                    "channel",
+                    "container",
+                    "command",
+                    "team_id",
+                    "user_id",
+                    "channel_id",
+                    "text",
+                    "challenge",
+                    "payload",
+                    "event_id",
+                    "action_id",
+                    "value",
+                    "item",
+                    "reaction",
+                    "message_ts",
+                ]
+            )
+            | st.text(max_size=8),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=30,
+)
+SLACK_SHAPED = st.fixed_dictionaries(
+    {"type": st.sampled_from(["event_callback", "block_actions", "url_verification", "x"])},
+    optional={
+        "event": JSON_VALUES,
+        "actions": JSON_VALUES,
+        "team": JSON_VALUES,
+        "user": JSON_VALUES,
+        "team_id": JSON_VALUES,
+        "event_id": JSON_VALUES,
+        "container": JSON_VALUES,
+        "challenge": JSON_VALUES,
+    },
+)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    body=JSON_VALUES | SLACK_SHAPED,
+    as_form=st.booleans(),
+    signed=st.booleans(),
+)
+async def test_any_body_signed_or_not_gets_no_server_error(
+    lite: SlackWorld, body: Any, as_form: bool, signed: bool
+) -> None:
+    text = json.dumps(body)
+    if as_form:
+        text, content_type = "payload=" + quote(text), "application/x-www-form-urlencoded"
+    else:
+        content_type = "application/json"
+    delivery = await lite.send.post(
+        text, content_type=content_type, signature=None if signed else "v0=" + "0" * 64
+    )
+    assert delivery.status < 500, (delivery.status, delivery.body)
+    if not signed:
+        assert delivery.status == 401

@@ -281,7 +281,14 @@ def test_malformed_bodies() -> None:
     assert malformed_reason([1, 2]) == "not an object"
     assert malformed_reason({}) == "no type"
     assert malformed_reason({"type": "event_callback"}) == "event_callback without event"
+    assert malformed_reason({"type": "event_callback", "event": []}) == "event is not an object"
     assert malformed_reason({"type": "block_actions"}) == "block_actions without actions"
+    actions = {"type": "block_actions", "actions": ["x", 1, None]}
+    assert malformed_reason(actions) == "actions is not a list of objects"
+    listed = {"type": "block_actions", "actions": [], "user": ["U1"]}
+    assert malformed_reason(listed) == "user is neither an id nor an object"
+    assert malformed_reason({"type": "x", "event": None}) == "event is not an object"
+    assert malformed_reason({"type": "url_verification"}) == "url_verification without a challenge"
     assert malformed_reason({"command": "/drill"}) is not None
     for name in ("slash_command", "event_message_im", "block_actions", "url_verification"):
         assert malformed_reason(load_fixture(name)) is None

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -44,6 +45,7 @@ from adapters.slack.translate import (
     Profile,
     SlackContext,
     malformed_reason,
+    nesting_depth_over,
     profile_from_user,
     slack_vocabulary,
     translate,
@@ -54,6 +56,7 @@ from bot.config import Settings
 from bot.events import Conversation, Event
 from bot.inbound.journal import actor_key
 from bot.messages import Text
+from bot.ops.logs import OncePerInterval
 from bot.service import DrillService
 
 logger = logging.getLogger(__name__)
@@ -71,6 +74,8 @@ HINTS_REMEMBERED = 10_000
 # How long storing an event waits for the member's profile: Slack wants its answer
 # within 3 seconds, and the profile is cached after the first event.
 PROFILE_WAIT_SECONDS = 1.0
+# Slack's payloads nest a dozen levels at most; a body nested deeper is not Slack's.
+MAX_NESTING = 64
 
 
 # ---- request checks ----------------------------------------------------------------------
@@ -197,6 +202,7 @@ class SlackBot:
         self._verification = QuietRequestVerification(self._signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
         self._hinted: OrderedDict[str, None] = OrderedDict()
+        self._rejections = OncePerInterval(logger)
         self.app = AsyncApp(
             name="drillbot",
             logger=bolt_logger(),
@@ -345,20 +351,32 @@ class SlackBot:
         return application
 
     async def _http(self, request: web.Request) -> web.Response:
+        """Slack's request, checked in the order that costs an attacker the most: the
+        size (aiohttp's limit), then the timestamp and signature, then the nesting depth
+        before anything is parsed, then the shape before bolt's middleware reads it."""
+        raw = await request.read()
+        headers = request.headers
+        timestamp = headers.get("X-Slack-Request-Timestamp", "").strip()
+        signature = headers.get("X-Slack-Signature", "")
+        if not timestamp.isdigit() or not self._verification.verifier.is_valid(
+            raw, timestamp, signature
+        ):
+            self._rejections.warning(
+                "signature", "rejected a request with a bad, stale or missing signature"
+            )
+            return web.json_response({"error": "invalid request"}, status=401)
+        text = raw.decode("utf-8", errors="replace")
+        if nesting_depth_over(_json_part(text), MAX_NESTING):
+            self._rejections.warning("nesting", "rejected a request nested too deep to parse")
+            return web.json_response({"error": "malformed request"}, status=400)
         try:
             bolt_request = await to_bolt_request(request)
-        except (ValueError, TypeError, AttributeError, KeyError):
-            # Not even parseable: still, an unsigned request is told 401, not 400.
-            raw = await request.read()
-            headers = request.headers
-            if not self._verification.verifier.is_valid(
-                raw,
-                headers.get("X-Slack-Request-Timestamp", "0"),
-                headers.get("X-Slack-Signature", ""),
-            ):
-                logger.warning("rejected an unparseable request with a bad or stale signature")
-                return web.json_response({"error": "invalid request"}, status=401)
-            logger.warning("rejected a request whose body does not parse")
+        except (ValueError, TypeError, AttributeError, KeyError, RecursionError):
+            self._rejections.warning("parse", "rejected a request whose body does not parse")
+            return web.json_response({"error": "malformed request"}, status=400)
+        reason = malformed_reason(bolt_request.body)
+        if reason is not None:
+            self._rejections.warning(f"shape:{reason}", "rejected a malformed request: %s", reason)
             return web.json_response({"error": "malformed request"}, status=400)
         response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(response)
@@ -366,6 +384,13 @@ class SlackBot:
     def socket_mode(self, *, app_token: str) -> AsyncSocketModeHandler:
         """Socket Mode: Slack pushes the same payloads over a WebSocket the app opens."""
         return AsyncSocketModeHandler(self.app, app_token, web_client=self.port.client)
+
+
+def _json_part(body: str) -> str:
+    """The JSON a body carries: itself, or an interaction form's `payload` field."""
+    if body.lstrip().startswith(("{", "[")):
+        return body
+    return " ".join(parse_qs(body).get("payload", []))
 
 
 def _unavailable() -> BoltResponse:

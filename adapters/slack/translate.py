@@ -388,21 +388,77 @@ def button_event(body: Mapping[str, Any], *, context: SlackContext) -> ButtonPre
 # ---- any payload -------------------------------------------------------------------------
 
 
+# What slack-bolt's middleware reads from any body before drillbot's listeners run:
+# a value of another shape makes it fail with a server error.
+BOLT_OBJECTS = ("event",)
+BOLT_LISTS_OF_OBJECTS = ("actions", "authorizations")
+BOLT_IDS_OR_OBJECTS = ("team", "user", "channel", "enterprise", "container", "message", "view")
+BOLT_IDS = ("team_id", "user_id", "channel_id", "enterprise_id", "api_app_id", "event_id")
+BOLT_EVENT_IDS = ("user", "channel", "team", "bot_id", "type", "subtype")
+
+
 def malformed_reason(body: Any) -> str | None:
     """Why a verified request body is not something Slack sends, or None when it is."""
     if not isinstance(body, Mapping):
         return "not an object"
+    for key in BOLT_OBJECTS:
+        if key in body and not isinstance(body[key], Mapping):
+            return f"{key} is not an object"
+    for key in BOLT_LISTS_OF_OBJECTS:
+        value = body.get(key)
+        if key in body and (
+            not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value)
+        ):
+            return f"{key} is not a list of objects"
+    for key in BOLT_IDS_OR_OBJECTS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str | Mapping):
+            return f"{key} is neither an id nor an object"
+    for key in BOLT_IDS:
+        if body.get(key) is not None and not isinstance(body[key], str):
+            return f"{key} is not a string"
+    event = body.get("event") or {}
+    for key in BOLT_EVENT_IDS:
+        if event.get(key) is not None and not isinstance(event[key], str):
+            return f"event {key} is not a string"
     if "command" in body:
         missing = [k for k in ("command", "team_id", "user_id", "channel_id") if not body.get(k)]
         return f"slash command without {', '.join(missing)}" if missing else None
     kind = body.get("type")
     if not isinstance(kind, str) or not kind:
         return "no type"
-    if kind == "event_callback" and not isinstance(body.get("event"), Mapping):
+    if kind == "event_callback" and "event" not in body:
         return "event_callback without event"
-    if kind == "block_actions" and not isinstance(body.get("actions"), list):
+    if kind == "block_actions" and not body.get("actions"):
         return "block_actions without actions"
+    if kind == "url_verification" and not isinstance(body.get("challenge"), str):
+        return "url_verification without a challenge"
     return None
+
+
+def nesting_depth_over(text: str, limit: int) -> bool:
+    """Whether JSON `text` nests arrays and objects more than `limit` deep (strings
+    skipped), checked before parsing: a deeply nested body makes the parser recurse
+    until it fails, and anyone can send one."""
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
 
 
 def translate(payload: Mapping[str, Any], *, context: SlackContext) -> Event | None:

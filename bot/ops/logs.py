@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal, TextIO
 
@@ -140,3 +141,33 @@ def configure_logging(
     for noisy in ("alembic", "aiosqlite", "sqlalchemy", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(quiet)
     return handler
+
+
+class OncePerInterval:
+    """Warnings that anyone on the internet can trigger (a forged request, a garbled
+    payload), logged once a minute per kind with how many more there were, so that a
+    flood cannot fill the disk."""
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        *,
+        interval: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._logger = logger
+        self._interval = interval
+        self._monotonic = monotonic
+        self._last: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        now = self._monotonic()
+        last = self._last.get(kind)
+        if last is not None and now - last < self._interval:
+            self._suppressed[kind] = self._suppressed.get(kind, 0) + 1
+            return
+        self._last[kind] = now
+        more = self._suppressed.pop(kind, 0)
+        suffix = f" ({more} more like it in the last minute)" if more else ""
+        self._logger.warning(message + suffix, *args)
