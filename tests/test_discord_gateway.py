@@ -312,6 +312,23 @@ async def test_reveal_button_in_a_dm_turns_the_card_into_its_answer(
     assert [i.split(":")[2] for i in custom_ids(edit[0].json)] == ["strong", "lean", "no"]
 
 
+@pytest.mark.parametrize(
+    "custom_id", ["drillbot:card:explode:1", "card:reveal:12", "x" * 100, "drillbot:reveal:1"]
+)
+async def test_a_button_drillbot_does_not_know_is_answered_not_left_to_fail(
+    fake: FakeDiscord, running: RunningBot, custom_id: str
+) -> None:
+    card = await drill_in_dm(fake)
+    token = await press(fake, message=card, custom_id=custom_id)
+    (callback,) = await fake.wait_for(
+        lambda: [c for c in fake.interaction_callbacks() if token in c.path]
+    )
+    assert callback.json["type"] == 4  # a message, within Discord's 3 seconds
+    assert callback.json["data"]["flags"] & EPHEMERAL
+    assert "older card" in callback.json["data"]["content"]
+    assert await grades(running) == []
+
+
 async def test_buttons_in_a_channel_answer_privately(
     fake: FakeDiscord, running: RunningBot
 ) -> None:

@@ -825,3 +825,20 @@ async def test_any_body_signed_or_not_gets_no_server_error(
     assert delivery.status < 500, (delivery.status, delivery.body)
     if not signed:
         assert delivery.status == 401
+
+
+@pytest.mark.parametrize("action_id", ["drillbot:explode:1", "legacy-reveal", "x" * 200])
+async def test_a_button_drillbot_does_not_know_is_answered(
+    lite: SlackWorld, action_id: str
+) -> None:
+    cards = await drill(lite, "1")
+    body = lite.send.action_body(
+        action_id=action_id,
+        post_id=1,
+        user=ANA,
+        channel=cards[0]["channel"],
+        ts=cards[0]["ts"],
+    )
+    assert (await lite.send.action(body)).status == 200
+    (answer,) = await lite.fake.wait_for(lambda: lite.fake.ephemerals())
+    assert "older card" in answer["text"] and answer["response_type"] == "ephemeral"

@@ -22,6 +22,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import re
 import uuid
 import zoneinfo
 from collections.abc import Awaitable, Callable, Iterator, Mapping
@@ -32,7 +33,7 @@ from discord import app_commands
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from adapters.discord.port import DiscordPort
-from adapters.discord.render import CardButton, clip, render
+from adapters.discord.render import CARD_BUTTON_TEMPLATE, CardButton, clip, render
 from adapters.discord.translate import button_event, command_event, reaction_event
 from bot.commands import (
     CORE_COMMANDS,
@@ -282,6 +283,10 @@ def walk_commands(
 
 
 _REACTION_EVENTS = ("raw_reaction_add", "raw_reaction_remove")
+CARD_COMPONENT = re.compile(CARD_BUTTON_TEMPLATE)
+STALE_COMPONENT_TEXT = (
+    "That button is from an older card (or not one of drillbot's). /drill gets you fresh questions."
+)
 
 
 class _DrillbotGateway:
@@ -303,6 +308,19 @@ class _DrillbotGateway:
             verb = "connected" if event == "ready" else "resumed the session"
             logger.info("%s to Discord as %s", verb, self.user)  # type: ignore[attr-defined]
         super().dispatch(event, *args, **kwargs)  # type: ignore[misc]
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """A button or menu drillbot has no handler for (a card from an older version, a
+        garbled id) would get no answer, and Discord would say the interaction failed."""
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id") or "")
+        if CARD_COMPONENT.fullmatch(custom_id):
+            return  # a card button: CardButton answers it
+        try:
+            await interaction.response.send_message(STALE_COMPONENT_TEXT, ephemeral=True)
+        except discord.HTTPException as error:
+            logger.info("could not answer an unknown component: %s", error)
 
     def _gateway_position(self, payload: Any) -> str | None:
         try:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
@@ -74,6 +75,9 @@ HINTS_REMEMBERED = 10_000
 # How long storing an event waits for the member's profile: Slack wants its answer
 # within 3 seconds, and the profile is cached after the first event.
 PROFILE_WAIT_SECONDS = 1.0
+STALE_BUTTON_TEXT = (
+    "That button is from an older card (or not one of drillbot's). /drill gets you fresh questions."
+)
 # Slack's payloads nest a dozen levels at most; a body nested deeper is not Slack's.
 MAX_NESTING = 64
 
@@ -217,6 +221,9 @@ class SlackBot:
         self.app.use(reject_malformed)
         self.app.command(SLASH_COMMAND)(self._on_command)
         self.app.action(CARD_ACTION)(self._on_action)
+        # Any other button (a card from an older version, a garbled id) is answered too:
+        # unanswered, Slack shows the member a warning.
+        self.app.action(re.compile(".*"))(self._on_unknown_action)
         for name in BOT_EVENTS:
             self.app.event(name.split(".")[0])(self._on_event)
 
@@ -255,6 +262,13 @@ class SlackBot:
             return _unavailable()
         await ack()
         return None
+
+    async def _on_unknown_action(self, ack, respond) -> None:
+        await ack()
+        try:
+            await respond(text=STALE_BUTTON_TEXT, response_type="ephemeral", replace_original=False)
+        except Exception as error:  # the response URL may be gone; the ack is what counts
+            logger.info("could not answer an unknown button: %s", error)
 
     async def _on_event(self, body: dict[str, Any], context) -> BoltResponse | None:
         """Events are acknowledged by bolt once this returns."""
