@@ -557,6 +557,19 @@ async def test_socket_mode_receives_the_same_payloads(lite: SlackWorld) -> None:
 
         ack = await lite.fake.socket_send("slash_commands", lite.send.command_body("fly"))
         assert "unknown /drill subcommand" in ack["payload"]["text"]
+
+        # Envelopes bolt's middleware cannot read are acknowledged and logged, and the
+        # connection keeps serving.
+        for payload in (
+            {"type": "event_callback", "event": [1]},
+            {"type": "block_actions", "actions": ["x", 1, None]},
+            {"type": "x", "team_id": ["T"]},
+        ):
+            ack = await lite.fake.socket_send("events_api", payload)
+            assert set(ack) == {"envelope_id"}
+        ack = await lite.fake.socket_send("slash_commands", lite.send.command_body("1"))
+        await lite.settle()
+        assert len(lite.fake.cards(dm_channel_of(ANA))) == 2
     finally:
         await handler.close_async()
 

@@ -36,6 +36,8 @@ from slack_bolt.middleware.request_verification.async_request_verification impor
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -397,7 +399,29 @@ class SlackBot:
 
     def socket_mode(self, *, app_token: str) -> AsyncSocketModeHandler:
         """Socket Mode: Slack pushes the same payloads over a WebSocket the app opens."""
-        return AsyncSocketModeHandler(self.app, app_token, web_client=self.port.client)
+        return CheckedSocketModeHandler(
+            self.app, app_token, web_client=self.port.client, rejections=self._rejections
+        )
+
+
+class CheckedSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode with the HTTP endpoint's shape check: an envelope whose payload
+    bolt's middleware cannot read is acknowledged (Slack would only send it again) and
+    logged, instead of failing inside bolt with a traceback."""
+
+    def __init__(self, *args: Any, rejections: OncePerInterval, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._rejections = rejections
+
+    async def handle(self, client: Any, req: SocketModeRequest) -> None:
+        reason = malformed_reason(req.payload)
+        if reason is None:
+            await super().handle(client, req)
+            return
+        self._rejections.warning(
+            f"socket:{reason}", "rejected a malformed Socket Mode envelope: %s", reason
+        )
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
 
 
 def _json_part(body: str) -> str:
