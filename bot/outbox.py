@@ -57,7 +57,8 @@ class OutboxPolicy:
     lease: timedelta = timedelta(seconds=30)
     retry_after_tries: int = 3
     concurrency: int = 8
-    record_every: timedelta = timedelta(seconds=1)  # while a long batch is still sending
+    # How often the recorder looks at the leases when nothing was sent meanwhile.
+    record_every: timedelta = timedelta(seconds=1)
     reaction_hints: str = "all"  # "all", "channels" (not on DM cards) or "none"
 
     def hints_on(self, kind: str) -> bool:
@@ -305,11 +306,14 @@ class Outbox:
     async def send_jobs(self, jobs: list[OutgoingPost]) -> None:
         """Send with a few workers (not a task per message), and record every outcome.
 
-        While a long batch is still going (platform rate limits make a big team's take
-        minutes), what has been sent is recorded every `record_every`, so a member can grade
-        the first card before the last one goes out, and the leases of what is still
-        waiting are renewed. A card gets its grade hints once it is recorded: a reaction on
-        a hint always finds its card.
+        What the platform accepted is recorded at once: the recorder commits whatever
+        sends have finished as soon as there are any (a group commit, so a fast platform
+        makes big batches and a slow one small ones). A process killed outright thus
+        repeats at most the sends in flight and those accepted while the last batch was
+        being written. A member can grade the first card before the last one goes out,
+        and the leases of what is still waiting are renewed every third of a lease. A
+        card gets its grade hints once it is recorded: a reaction on a hint always finds
+        its card.
 
         One conversation's posts go out one after another, in the order given (a drill's
         cards arrive as 1/4, 2/4, 3/4, 4/4); different conversations go out side by side.
@@ -322,30 +326,36 @@ class Outbox:
             conversations.setdefault(job.conversation, []).append(job)
         pending = iter(conversations.values())
         done: list[OutgoingPost] = []
-        finished = asyncio.Event()
+        sent_some = asyncio.Event()
+        finished = False
 
         async def worker() -> None:
             for conversation in pending:
                 for job in conversation:
                     await self._send_one(job)
                     done.append(job)
+                    sent_some.set()
 
         async def record_meanwhile() -> None:
             renewed = self._clock.now()
+            extras: list[asyncio.Task] = []
             while True:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        finished.wait(), self.policy.record_every.total_seconds()
+                        sent_some.wait(), self.policy.record_every.total_seconds()
                     )
-                if finished.is_set():
-                    return
+                sent_some.clear()
                 if done:
-                    sent = done[:]
+                    batch = done[:]
                     del done[:]
-                    await self._record_and_finish(sent)
+                    await self._record(batch)
+                    extras.append(asyncio.create_task(self._finish(batch)))
+                if finished and not done:
+                    break
                 if self._clock.now() - renewed >= self.policy.lease / 3:
                     renewed = self._clock.now()
                     await self._lease_pending(self._held, until=renewed + self.policy.lease)
+            await asyncio.gather(*extras)
 
         recorder = asyncio.create_task(record_meanwhile())
         try:
@@ -353,15 +363,14 @@ class Outbox:
                 *(worker() for _ in range(min(self.policy.concurrency, len(conversations))))
             )
         finally:
-            finished.set()
+            finished = True
+            sent_some.set()
             await recorder
-        await self._record_and_finish(done)
 
-    async def _record_and_finish(self, jobs: list[OutgoingPost]) -> None:
-        """Record, then add the extras (grade hints, charts) with as many workers as
+    async def _finish(self, jobs: list[OutgoingPost]) -> None:
+        """The extras of recorded posts (grade hints, charts), with as many workers as
         sending has: one platform call after another, a batch's hints would take longer
         than its sends."""
-        await self._record(jobs)
         pending = iter(jobs)
 
         async def worker() -> None:

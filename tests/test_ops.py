@@ -678,6 +678,67 @@ async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
     assert len({post.key.split(":")[1] for post in cards}) == 12  # every member's drill
 
 
+async def test_a_kill_9_mid_batch_repeats_at_most_the_sends_in_flight(
+    database_url: str, tmp_path: Path
+) -> None:
+    due = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    setup = await Harness.start(
+        database_url=database_url, now=datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    )
+    try:
+        for index in range(30):  # 120 cards, 50 ms a send, 8 workers
+            await setup.command(
+                "drillbot subscribe", user=f"m{index}", time="08:00", timezone="UTC", days="daily"
+            )
+        workers = setup.service.outbox.policy.concurrency
+    finally:
+        await setup.close()
+
+    script, sent_log = tmp_path / "child.py", tmp_path / "sent.jsonl"
+    script.write_text(CHILD, encoding="utf-8")
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        database_url,
+        due.isoformat(),
+        str(sent_log),
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        first = await asyncio.wait_for(child.stdout.readline(), timeout=120)
+        assert first.decode().strip() == "sending"
+        while True:  # a third of the way through the batch
+            if sent_log.exists() and len(sent_log.read_text().splitlines()) >= 40:
+                break
+            await asyncio.sleep(0.01)
+        child.kill()  # SIGKILL: no drain, no lease release
+        await child.wait()
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    sent_before = [json.loads(line) for line in sent_log.read_text().splitlines()]
+
+    restart = await Harness.start(
+        database_url=database_url, now=datetime(2026, 11, 23, 8, 1, tzinfo=UTC)
+    )
+    try:
+        await restart.tick()  # the dead process's leases (30 s) have run out
+        await restart.tick()
+        sent_after = [card.post_id for card in restart.port.cards()]
+        cards = [p for p in await restart.rows(Post, Post.kind == "dm") if p.question_id]
+    finally:
+        await restart.close()
+    repeated = set(sent_before) & set(sent_after)
+    assert sorted(set(sent_before) | set(sent_after)) == sorted(p.id for p in cards)  # none lost
+    assert {p.status for p in cards} == {"sent"}
+    # Only what was in flight, or accepted while the last batch was being written.
+    assert len(repeated) <= workers, (len(repeated), len(sent_before))
+
+
 # ---- what the core reports to /metrics ----------------------------------------------
 
 
