@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bank.loader import Bank
 from bot.commands import CORE_COMMANDS, CommandCatalog, help_text
 from bot.config import Settings
+from bot.dispatch import ACTIVE_QUESTION_COLUMNS, candidate
 from bot.domain.grades import Grade
-from bot.domain.selection import Candidate, Filters, SelectionRules, select_questions
+from bot.domain.selection import CandidatePool, Filters, SelectionRules, select_questions
 from bot.events import (
     Actor,
     ButtonPressed,
@@ -51,7 +52,6 @@ from bot.srs import Srs
 from bot.storage.database import transaction
 from bot.storage.models import Member, Post, Question, ReviewLog, Subscription
 from bot.storage.repository import (
-    active_questions,
     cards_for,
     ensure_member,
     ensure_team,
@@ -150,6 +150,7 @@ class DrillService:
         self.round_settings = RoundSettings()
         self._actor_locks = KeyedLocks()  # one member's events, one at a time, in order
         self._teams: dict[tuple[str, str], tuple[int, str]] = {}  # (id, timezone) by ref
+        self._pool: tuple[tuple, CandidatePool] | None = None  # (bank stamp, candidates)
         self._pruned_at: datetime | None = None
         self._backlog_seen = (float("-inf"), False)  # (when counted, over the limit)
         self.rounds_closed: dict[str, int] = {}
@@ -387,7 +388,7 @@ class DrillService:
                 ),
             )
         post_ids = []
-        for position, (question, reason) in enumerate(picked, start=1):
+        for position, (question_id, reason) in enumerate(picked, start=1):
             post, _ = await insert_post(
                 session,
                 Post(
@@ -397,7 +398,7 @@ class DrillService:
                     team_id=who.team_id,
                     member_id=who.member_id,
                     channel_ref=None,
-                    question_id=question.id,
+                    question_id=question_id,
                     position=position,
                     heading=f"Drill {position}/{len(picked)} · {REASON_LABELS[reason]}",
                     status="pending",
@@ -432,8 +433,8 @@ class DrillService:
         count: int,
         filters: Filters,
         seed: str,
-    ) -> list[tuple[Question, str]]:
-        questions = {q.id: q for q in await active_questions(session)}
+    ) -> list[tuple[str, str]]:
+        pool = await self._candidates(session)
         cards = await cards_for(session, member_id=who.member_id)
         shown = await last_shown(
             session, member_id=who.member_id, since=now - self.rules.repeat_gap
@@ -453,18 +454,8 @@ class DrillService:
             )
             or 0
         )
-        candidates = [
-            Candidate(
-                q.id,
-                q.track,
-                q.level,
-                tuple(q.data.get("tags") or ()),
-                tuple(q.data.get("companies") or ()),
-            )
-            for q in questions.values()
-        ]
         picked = select_questions(
-            candidates=candidates,
+            candidates=pool,
             due_at={qid: card.due for qid, card in cards.items() if card.reviews > 0},
             last_shown=shown,
             now=now,
@@ -475,7 +466,25 @@ class DrillService:
             seed=seed,
             due_by=end_of_day,
         )
-        return [(questions[p.question_id], p.reason) for p in picked]
+        return [(p.question_id, p.reason) for p in picked]
+
+    async def _candidates(self, session: AsyncSession) -> CandidatePool:
+        """The active questions as selection sees them, read again only when the bank in
+        the database changed (a replica started with another version): each /drill
+        used to read and parse every question."""
+        stamp = tuple(
+            (
+                await session.execute(
+                    select(func.count(Question.id), func.max(Question.synced_at)).where(
+                        Question.active
+                    )
+                )
+            ).one()
+        )
+        if self._pool is None or self._pool[0] != stamp:
+            rows = (await session.execute(ACTIVE_QUESTION_COLUMNS)).all()
+            self._pool = (stamp, CandidatePool(candidate(row) for row in rows))
+        return self._pool[1]
 
     async def _reveal_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
         post = await self._visible_post(session, who, event.args["card"])

@@ -295,3 +295,27 @@ async def test_reaction_hints_can_be_kept_to_channel_posts(database_url: str) ->
         assert all(h.grades == (Grade.STRONG, Grade.LEAN, Grade.NO) for h in hints)
     finally:
         await harness.close()
+
+
+async def test_a_drill_picks_from_the_bank_the_database_holds_now(database_url: str) -> None:
+    from bank.loader import Bank, load_files
+    from bot.storage.database import transaction
+    from bot.storage.repository import sync_questions
+    from tests.harness import SMALL_BANK
+
+    start = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    harness = await Harness.start(database_url=database_url, now=start)
+    try:
+        await harness.command("drill", count=1)  # the candidates are read, and kept
+        full = load_files([SMALL_BANK])
+        kept = dict(list(full.questions.items())[:3])
+        # Another replica starts with a smaller bank: the rest are retired.
+        async with transaction(harness.app.sessions) as session:
+            await sync_questions(session, bank=Bank(questions=kept), now=start)
+        harness.clock.set(start + timedelta(days=10))
+        before = len(harness.port.cards())
+        await harness.command("drill", count=8)
+        drawn = {card.question_id for card in harness.port.cards()[before:]}
+        assert drawn and drawn <= set(kept)
+    finally:
+        await harness.close()

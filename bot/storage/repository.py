@@ -188,10 +188,6 @@ async def last_shown(
     return {question_id: shown for question_id, shown in rows}
 
 
-async def active_questions(session: AsyncSession) -> Sequence[Question]:
-    return (await session.scalars(select(Question).where(Question.active.is_(True)))).all()
-
-
 async def mark_sent(
     session: AsyncSession, *, post_id: int, channel_ref: str, message_ref: str, now: datetime
 ) -> None:
