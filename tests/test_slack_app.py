@@ -814,8 +814,11 @@ SLACK_SHAPED = st.fixed_dictionaries(
 )
 
 
+# Derandomized so that CI is repeatable; to look further, drop derandomize and raise
+# max_examples locally (three random runs of 2,000 bodies found nothing more).
 @settings(
-    max_examples=150,
+    max_examples=200,
+    derandomize=True,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -288,6 +288,8 @@ def test_malformed_bodies() -> None:
     listed = {"type": "block_actions", "actions": [], "user": ["U1"]}
     assert malformed_reason(listed) == "user is neither an id nor an object"
     assert malformed_reason({"type": "x", "event": None}) == "event is not an object"
+    no_id = {"type": "block_actions", "actions": [{}]}
+    assert malformed_reason(no_id) == "block_actions with an action without an action_id"
     assert malformed_reason({"type": "url_verification"}) == "url_verification without a challenge"
     assert malformed_reason({"command": "/drill"}) is not None
     for name in ("slash_command", "event_message_im", "block_actions", "url_verification"):

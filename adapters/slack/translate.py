@@ -429,8 +429,11 @@ def malformed_reason(body: Any) -> str | None:
         return "no type"
     if kind == "event_callback" and "event" not in body:
         return "event_callback without event"
-    if kind == "block_actions" and not body.get("actions"):
-        return "block_actions without actions"
+    if kind == "block_actions":
+        if not body.get("actions"):
+            return "block_actions without actions"
+        if not all(isinstance(action.get("action_id"), str) for action in body["actions"]):
+            return "block_actions with an action without an action_id"
     if kind == "url_verification" and not isinstance(body.get("challenge"), str):
         return "url_verification without a challenge"
     return None
