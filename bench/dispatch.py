@@ -21,17 +21,14 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from datetime import time as local_time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bot.domain.grades import Grade
-from bot.events import Conversation
-from bot.messages import Image, Message
-from bot.ports import Sent
+from support import NullPort, chosen_databases
 
 ZONES = (
     "Europe/Berlin",
@@ -45,48 +42,6 @@ ZONES = (
     "Pacific/Pago_Pago",
 )
 DAY = datetime(2026, 11, 24, tzinfo=UTC)  # a Tuesday
-
-
-class NullPort:
-    """Accepts every send at once: measures drillbot, not a platform."""
-
-    platform = "bench"
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def post(
-        self, *, channel_ref: str, message: Message, thread_ref: str | None = None
-    ) -> Sent:
-        self.sent += 1
-        return Sent(channel_ref=channel_ref, message_ref=f"m{self.sent}")
-
-    async def send_dm(self, *, user_ref: str, message: Message) -> Sent:
-        self.sent += 1
-        return Sent(channel_ref=f"D{user_ref}", message_ref=f"m{self.sent}")
-
-    async def reply(
-        self,
-        *,
-        conversation: Conversation,
-        user_ref: str,
-        message: Message,
-        ephemeral: bool = False,
-    ) -> Sent | None:
-        return None
-
-    async def add_reactions(
-        self, *, channel_ref: str, message_ref: str, grades: Sequence[Grade]
-    ) -> None:
-        return None
-
-    async def update(self, *, channel_ref: str, message_ref: str, message: Message) -> None:
-        return None
-
-    async def upload_image(
-        self, *, channel_ref: str, image: Image, thread_ref: str | None = None
-    ) -> Sent:
-        return Sent(channel_ref=channel_ref, message_ref="img")
 
 
 async def seed(app, members: int) -> None:
@@ -219,13 +174,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]))))
         return
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in databases and not (
-        os.environ.get("DRILLBOT_BENCH_DATABASE_URL")
-        or os.environ.get("DRILLBOT_TEST_DATABASE_URL")
-    ):
-        print("PostgreSQL skipped: set DRILLBOT_BENCH_DATABASE_URL")
-        databases.remove("postgresql")
+    databases = chosen_databases(args.db)
     sizes = [int(size) for size in args.sizes.split(",")]
     print(
         f"{'database':<11}{'members':>9}{'messages':>10}{'wall s':>9}{'members/s':>11}"

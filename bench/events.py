@@ -54,11 +54,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import NullPort, chosen_databases
 
 from bot.domain.grades import Grade
 from bot.events import Actor, CommandInvoked, Conversation, ReactionAdded
-from bot.messages import Image, Message
-from bot.ports import Sent
 
 PLATFORM = "bench"
 TEAM = "T"
@@ -72,48 +73,6 @@ TARGETS = {
     "sqlite": {"sequential_per_s": 2000, "p99_ms": 10.0, "drill_ms": 5.0},
     "postgresql": {"sequential_per_s": 1000},
 }
-
-
-class NullPort:
-    """Accepts every send at once: measures drillbot, not a platform."""
-
-    platform = PLATFORM
-
-    def __init__(self) -> None:
-        self.sent = 0
-
-    async def post(
-        self, *, channel_ref: str, message: Message, thread_ref: str | None = None
-    ) -> Sent:
-        self.sent += 1
-        return Sent(channel_ref=channel_ref, message_ref=f"m{self.sent}")
-
-    async def send_dm(self, *, user_ref: str, message: Message) -> Sent:
-        self.sent += 1
-        return Sent(channel_ref=f"D{user_ref}", message_ref=f"m{self.sent}")
-
-    async def reply(
-        self,
-        *,
-        conversation: Conversation,
-        user_ref: str,
-        message: Message,
-        ephemeral: bool = False,
-    ) -> Sent | None:
-        return None
-
-    async def add_reactions(
-        self, *, channel_ref: str, message_ref: str, grades: Sequence[Grade]
-    ) -> None:
-        return None
-
-    async def update(self, *, channel_ref: str, message_ref: str, message: Message) -> None:
-        return None
-
-    async def upload_image(
-        self, *, channel_ref: str, image: Image, thread_ref: str | None = None
-    ) -> Sent:
-        return Sent(channel_ref=channel_ref, message_ref="img")
 
 
 @dataclass
@@ -663,13 +622,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(args.child[0], int(args.child[1]), int(args.child[2]))))
         return
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in databases and not (
-        os.environ.get("DRILLBOT_BENCH_DATABASE_URL")
-        or os.environ.get("DRILLBOT_TEST_DATABASE_URL")
-    ):
-        print("PostgreSQL skipped: set DRILLBOT_BENCH_DATABASE_URL")
-        databases.remove("postgresql")
+    databases = chosen_databases(args.db)
     began = time.perf_counter()
     results = {}
     for database in databases:

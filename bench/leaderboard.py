@@ -23,6 +23,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support import chosen_databases
 
 MEMBERS = 5_000
 GRADES = 1_000_000
@@ -251,13 +254,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = parser.parse_args()
-    databases = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    if "postgresql" in databases and not (
-        os.environ.get("DRILLBOT_BENCH_DATABASE_URL")
-        or os.environ.get("DRILLBOT_TEST_DATABASE_URL")
-    ):
-        print("PostgreSQL skipped: set DRILLBOT_BENCH_DATABASE_URL")
-        databases.remove("postgresql")
+    databases = chosen_databases(args.db)
     began = time.perf_counter()
     data = rows()
     print(
