@@ -619,34 +619,46 @@ CHILD = textwrap.dedent(
 )
 
 
-async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
-    database_url: str, tmp_path: Path
-) -> None:
-    due = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+async def subscribe_at_eight(database_url: str, *, members: int) -> int:
+    """Members m0, m1... with a daily drill at 08:00 UTC; returns the send workers."""
     setup = await Harness.start(
         database_url=database_url, now=datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
     )
     try:
-        for index in range(12):
+        for index in range(members):
             await setup.command(
                 "drillbot subscribe", user=f"m{index}", time="08:00", timezone="UTC", days="daily"
             )
+        return setup.service.outbox.policy.concurrency
     finally:
         await setup.close()
 
+
+async def dispatching_child(
+    database_url: str, tmp_path: Path
+) -> tuple[asyncio.subprocess.Process, Path]:
+    """A drillbot process serving at 08:00 on a slow platform, and its log of sends."""
     script, sent_log = tmp_path / "child.py", tmp_path / "sent.jsonl"
     script.write_text(CHILD, encoding="utf-8")
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         str(script),
         database_url,
-        due.isoformat(),
+        datetime(2026, 11, 23, 8, 0, tzinfo=UTC).isoformat(),
         str(sent_log),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
+    return child, sent_log
+
+
+async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
+    database_url: str, tmp_path: Path
+) -> None:
+    await subscribe_at_eight(database_url, members=12)
+    child, sent_log = await dispatching_child(database_url, tmp_path)
     try:
         first = await asyncio.wait_for(child.stdout.readline(), timeout=120)
         assert first.decode().strip() == "sending"
@@ -681,32 +693,8 @@ async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
 async def test_a_kill_9_mid_batch_repeats_at_most_the_sends_in_flight(
     database_url: str, tmp_path: Path
 ) -> None:
-    due = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-    setup = await Harness.start(
-        database_url=database_url, now=datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
-    )
-    try:
-        for index in range(30):  # 120 cards, 50 ms a send, 8 workers
-            await setup.command(
-                "drillbot subscribe", user=f"m{index}", time="08:00", timezone="UTC", days="daily"
-            )
-        workers = setup.service.outbox.policy.concurrency
-    finally:
-        await setup.close()
-
-    script, sent_log = tmp_path / "child.py", tmp_path / "sent.jsonl"
-    script.write_text(CHILD, encoding="utf-8")
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(script),
-        database_url,
-        due.isoformat(),
-        str(sent_log),
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
+    workers = await subscribe_at_eight(database_url, members=30)  # 120 cards, 50 ms a send
+    child, sent_log = await dispatching_child(database_url, tmp_path)
     try:
         first = await asyncio.wait_for(child.stdout.readline(), timeout=120)
         assert first.decode().strip() == "sending"
