@@ -751,6 +751,8 @@ async def test_no_crafted_request_gets_a_server_error(
         "event is a list": 400,
         "no challenge": 400,
     }
+    huge = json.dumps({"type": "event_callback", "padding": "x" * (2 * 1024 * 1024)})
+    assert (await send.post(huge, content_type="application/json")).status == 413
     for _ in range(5):  # a flood of the same kind is one line a minute
         await send.post(deep, content_type="application/json")
     assert "Traceback" not in caplog.text
