@@ -33,8 +33,10 @@ from bot.domain.selection import (
     Filters,
     SelectionRules,
     draw_new,
+    is_new_enough,
     plan_daily_drill,
     select_questions,
+    slot_filters,
 )
 from bot.domain.weeks import shift_week, week_label
 from bot.messages import REVIEWS_PER_MESSAGE, QuestionCard, QuestionFace
@@ -667,7 +669,6 @@ class Planner:
         self.due = due
         self.shown = shown
         self.reviews = reviews
-        self._filter_cache: dict[tuple, Filters] = {}
 
     @classmethod
     async def load(
@@ -717,11 +718,11 @@ class Planner:
         tracks = tuple(subscription.tracks or ())
         _, track_ids = self.pool.eligible(Filters(tracks=tracks))
         if due or shown:
-            repeat_gap = self.rules.repeat_gap
+            gap = self.rules.repeat_gap
             unseen = sum(
                 1
                 for qid in track_ids
-                if qid not in due and (qid not in shown or now - shown[qid] >= repeat_gap)
+                if qid not in due and is_new_enough(shown.get(qid), now=now, gap=gap)
             )
         else:
             unseen = len(track_ids)
@@ -755,7 +756,7 @@ class Planner:
             # unless a level has too few questions and the slot must borrow from others.
             cards: list[PlannedCard] = []
             for level, count in slots:
-                filters = self._level_filters(tracks, level)
+                (filters,) = slot_filters(tracks, level, ())
                 seed = f"{member_id}:{window.iso}:{level}"
                 cards += [
                     PlannedCard(c.question_id, "new", level)
@@ -779,10 +780,3 @@ class Planner:
             PlannedCard(picked.question_id, picked.reason, level or "review")
             for picked, level in drill
         ]
-
-    def _level_filters(self, tracks: tuple, level: str) -> Filters:
-        key = (tracks, level)
-        found = self._filter_cache.get(key)
-        if found is None:
-            found = self._filter_cache[key] = Filters(tracks=tracks, levels=(level,))
-        return found

@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.grades import Grade
 from bot.srs import Srs
+from bot.storage.database import dialect_insert
 from bot.storage.models import Grade as GradeRow
 from bot.storage.models import GradeEvent, Member, Post, ReviewLog, SrsCard
 
@@ -162,8 +161,7 @@ async def _card(
     member has never graded both try to create its card, and the second must find the
     first's rather than fail.
     """
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     data = srs.new_card(now=now, card_id=zlib.crc32(f"{member_id}:{question_id}".encode()))
     await session.execute(
         insert(SrsCard)

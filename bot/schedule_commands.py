@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dispatch import (
-    BankView,
     Planner,
     channel_schedule,
     next_subscription_run,
@@ -291,25 +290,19 @@ async def goal(service, event: CommandInvoked, who, session: AsyncSession):
     now = service.clock.now()
     target = event.args["date"]
     if target == "off":
-        subscription.goal_date = None
-        subscription.updated_at = now
-        await session.flush()
-        plan = await plan_lines(service, session, subscription)
-        return service.reply_later(event, Text(text="\n".join(["Interview date removed.", *plan])))
-    today = now.astimezone(ZoneInfo(subscription.timezone)).date()
-    if target <= today:
+        subscription.goal_date, headline = None, "Interview date removed."
+    elif target <= now.astimezone(ZoneInfo(subscription.timezone)).date():
         return service.reply_later(
             event, Text(text=f"{target:%d %b %Y} is not in the future; give the interview date.")
         )
-    subscription.goal_date = target
-    if event.args.get("tracks"):
-        subscription.tracks = list(event.args["tracks"])
+    else:
+        subscription.goal_date, headline = target, f"Interview date set: {target:%a %d %b %Y}."
+        if event.args.get("tracks"):
+            subscription.tracks = list(event.args["tracks"])
     subscription.updated_at = now
     await session.flush()
     plan = await plan_lines(service, session, subscription)
-    return service.reply_later(
-        event, Text(text="\n".join([f"Interview date set: {target:%a %d %b %Y}.", *plan]))
-    )
+    return service.reply_later(event, Text(text="\n".join([headline, *plan])))
 
 
 async def plan_lines(service, session: AsyncSession, subscription: Subscription) -> list[str]:
@@ -318,12 +311,12 @@ async def plan_lines(service, session: AsyncSession, subscription: Subscription)
     # The plan starts at the next drill: today's may have run already.
     zone = ZoneInfo(subscription.timezone)
     today = (subscription.next_run_at or now).astimezone(zone).date()
-    bank = await BankView().load(session)
+    pool = await service.candidate_pool(session)  # kept between commands
     planner = await Planner.load(
-        session, service=service, member_ids=[subscription.member_id], now=now, pool=bank.pool
+        session, service=service, member_ids=[subscription.member_id], now=now, pool=pool
     )
     pace = planner.pace(subscription, day=today, now=now)
-    _, track_ids = bank.pool.eligible(Filters(tracks=tuple(subscription.tracks or ())))
+    _, track_ids = pool.eligible(Filters(tracks=tuple(subscription.tracks or ())))
     cards = [
         card
         for question_id, card in await session.execute(

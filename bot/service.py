@@ -434,7 +434,7 @@ class DrillService:
         filters: Filters,
         seed: str,
     ) -> list[tuple[str, str]]:
-        pool = await self._candidates(session)
+        pool = await self.candidate_pool(session)
         cards = await cards_for(session, member_id=who.member_id)
         shown = await last_shown(
             session, member_id=who.member_id, since=now - self.rules.repeat_gap
@@ -468,7 +468,7 @@ class DrillService:
         )
         return [(p.question_id, p.reason) for p in picked]
 
-    async def _candidates(self, session: AsyncSession) -> CandidatePool:
+    async def candidate_pool(self, session: AsyncSession) -> CandidatePool:
         """The active questions as selection sees them, read again only when the bank in
         the database changed (a replica started with another version): each /drill
         used to read and parse every question."""
@@ -499,12 +499,7 @@ class DrillService:
         if post is None:
             return self.reply_later(event, self._no_card(card_number))
         grade = Grade(event.args["grade"])
-        outcome = await self._record(session, who, post, grade, source="command")
-        study = await self._study_pointer(session, post, outcome)
-        reply = self.reply_later(event, self._grade_text(post, outcome, study=study))
-        return self._then(
-            reply, await after_grade(self, session, post=post, member_id=who.member_id)
-        )
+        return await self._grade_and_answer(event, who, session, post, grade, source="command")
 
     # ---- reactions and buttons ------------------------------------------------------
 
@@ -517,6 +512,19 @@ class DrillService:
         if shared:
             return self.reply_later(event, DIGEST_REACTION_HINT)
         source = "button" if isinstance(event, ButtonPressed) else "reaction"
+        return await self._grade_and_answer(event, who, session, post, grade, source=source)
+
+    async def _grade_and_answer(
+        self,
+        event: Event,
+        who: Who,
+        session: AsyncSession,
+        post: Post,
+        grade: Grade,
+        *,
+        source: str,
+    ):
+        """Record the grade, then (once committed) confirm it and move a round on."""
         outcome = await self._record(session, who, post, grade, source=source)
         study = await self._study_pointer(session, post, outcome)
         reply = self.reply_later(event, self._grade_text(post, outcome, study=study))

@@ -14,7 +14,7 @@ from bot.ports import PlatformError
 from bot.storage.database import transaction
 from bot.storage.models import Grade as GradeRow
 from bot.storage.models import Member, Post, Subscription
-from bot.storage.repository import find_post_by_message
+from bot.storage.repository import find_posts_by_message
 from tests.harness import Harness
 
 
@@ -495,10 +495,10 @@ async def test_grade_hints_appear_only_on_cards_a_reaction_can_find(harness: Har
 
     async def checking(*, channel_ref: str, message_ref: str, grades) -> None:
         async with transaction(harness.service.sessions) as session:
-            post = await find_post_by_message(
-                session, platform="fake", message_ref=message_ref, channel_ref=channel_ref
+            posts = await find_posts_by_message(
+                session, platform="fake", message_ref=message_ref, channel_ref=channel_ref, limit=1
             )
-        found_when_hinted.append(post is not None and post.status == "sent")
+        found_when_hinted.append(bool(posts) and posts[0].status == "sent")
         await add_hints(channel_ref=channel_ref, message_ref=message_ref, grades=grades)
 
     harness.port.add_reactions = checking

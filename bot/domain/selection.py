@@ -325,8 +325,8 @@ def plan_daily_drill(
         for slot_level in levels_from(level, levels):
             if wanted <= 0:
                 break
-            for slot_filters in _slot_filters(tracks, slot_level, companies):
-                eligible, _ = pool.eligible(slot_filters)
+            for filters in slot_filters(tracks, slot_level, companies):
+                eligible, _ = pool.eligible(filters)
                 for candidate in _draw_new(eligible, wanted, is_new, rng):
                     drill.append((Picked(candidate.question_id, "new"), level))
                     taken.add(candidate.question_id)
@@ -365,7 +365,7 @@ def plan_daily_drill(
 
 
 @cache
-def _slot_filters(tracks: tuple[str, ...], level: str, companies: tuple[str, ...]) -> tuple:
+def slot_filters(tracks: tuple[str, ...], level: str, companies: tuple[str, ...]) -> tuple:
     """A slot's filters: questions asked at the member's companies first, then any."""
     general = Filters(tracks=tracks, levels=(level,))
     if not companies:

@@ -14,11 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as postgres_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Actor
+from bot.storage.database import dialect_insert
 from bot.storage.models import InboundEvent
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
@@ -34,7 +33,6 @@ class Entry:
     id: int
     event_id: str
     payload: dict[str, Any] | None
-    attempts: int
 
 
 async def store(
@@ -47,8 +45,7 @@ async def store(
     now: datetime,
 ) -> int | None:
     """The new entry's id, or None when the event was stored before (a retry)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgres_insert if dialect == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     result = await session.execute(
         insert(InboundEvent)
         .values(
@@ -73,9 +70,7 @@ async def claim_oldest(session: AsyncSession, *, key: str) -> Entry | None:
     SKIP LOCKED: skipping to the member's next event would apply it out of order.)"""
     row = (
         await session.execute(
-            select(
-                InboundEvent.id, InboundEvent.event_id, InboundEvent.payload, InboundEvent.attempts
-            )
+            select(InboundEvent.id, InboundEvent.event_id, InboundEvent.payload)
             .where(InboundEvent.actor_key == key, InboundEvent.status == PENDING)
             .order_by(InboundEvent.id)
             .limit(1)

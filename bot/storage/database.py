@@ -17,6 +17,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -122,6 +124,12 @@ def sqlite_library_problem() -> str | None:
             "standard SQLite, or PostgreSQL"
         )
     return None
+
+
+def dialect_insert(session: AsyncSession):
+    """The INSERT construct of the session's database, for ON CONFLICT clauses."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgres_insert if dialect == "postgresql" else sqlite_insert
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -130,15 +130,6 @@ async def insert_post(session: AsyncSession, post: Post) -> tuple[Post, bool]:
         return existing, False
 
 
-async def find_post_by_message(
-    session: AsyncSession, *, platform: str, message_ref: str, channel_ref: str | None = None
-) -> Post | None:
-    posts = await find_posts_by_message(
-        session, platform=platform, message_ref=message_ref, channel_ref=channel_ref, limit=1
-    )
-    return posts[0] if posts else None
-
-
 async def find_posts_by_message(
     session: AsyncSession,
     *,
@@ -158,17 +149,14 @@ async def shares_message(session: AsyncSession, post: Post) -> bool:
     """Whether other posts were sent in `post`'s message: a review digest's items."""
     if post.message_ref is None:
         return False
-    others = await session.scalar(
-        select(Post.id)
-        .where(
-            Post.platform == post.platform,
-            Post.message_ref == post.message_ref,
-            Post.channel_ref == post.channel_ref,
-            Post.id != post.id,
-        )
-        .limit(1)
+    posts = await find_posts_by_message(
+        session,
+        platform=post.platform,
+        message_ref=post.message_ref,
+        channel_ref=post.channel_ref,
+        limit=2,
     )
-    return others is not None
+    return len(posts) > 1
 
 
 async def cards_for(session: AsyncSession, *, member_id: int) -> dict[str, SrsCard]:
