@@ -338,3 +338,45 @@ async def test_every_sqlite_connection_logs_ahead_and_checkpoints_in_big_steps(t
 )
 def test_database_urls_people_write_pick_the_shipped_driver(given: str, expected: str) -> None:
     assert normalise_url(given) == expected
+
+
+async def test_a_write_waits_for_another_process_without_stopping_the_event_loop(
+    tmp_path,
+) -> None:
+    """SQLite runs on the loop's thread: while a CLI command holds the write lock, the
+    bot's write waits for it and the loop keeps serving (acks, health checks)."""
+    import asyncio
+    import sqlite3
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'drillbot.db'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    sessions = session_factory(engine)
+    other = sqlite3.connect(tmp_path / "drillbot.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def release_later() -> None:
+        await asyncio.sleep(0.3)
+        other.execute("COMMIT")
+
+    ticking = asyncio.create_task(ticker())
+    releasing = asyncio.create_task(release_later())
+    try:
+        async with transaction(sessions) as session:
+            session.add(Team(platform="slack", external_id="T1", created_at=datetime.now(UTC)))
+        await releasing
+        async with transaction(sessions) as session:
+            names = (await session.scalars(select(Team.external_id))).all()
+    finally:
+        ticking.cancel()
+        other.close()
+        await engine.dispose()
+    assert names == ["T1"]
+    assert ticks >= 5  # the loop ran while the write waited for the lock

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bot.storage.inline_sqlite import SQLITE_BUSY_MS, inline_creator
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,7 +65,10 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     url = normalise_url(url)
     if is_sqlite(url):
         engine = create_async_engine(
-            url, echo=echo, connect_args={"timeout": 30}, json_deserializer=_json_loads
+            url,
+            echo=echo,
+            async_creator=inline_creator(str(sqlite_path(url) or ":memory:")),
+            json_deserializer=_json_loads,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
@@ -87,10 +92,11 @@ WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    """WAL lets readers work while the bot writes; busy_timeout waits instead of failing."""
+    """WAL lets readers work while the bot writes. SQLite's own busy wait is short, as it
+    blocks the event loop; `inline_sqlite` waits longer without blocking it."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
