@@ -377,9 +377,9 @@ async def forget_me(service, event: CommandInvoked, who, session: AsyncSession):
             ),
         )
     await forget_member(session, member_id=who.member_id)
-    # What the journal kept of their past events goes too (this event's payload is
-    # dropped when it is marked done; anything they send later is theirs to keep).
-    await journal.forget(session, keys=[journal.actor_key(who.actor)])
+    # What the journal kept of their past events goes too (this event is kept by id
+    # only; anything they send later is theirs to keep).
+    await journal.forget(session, keys=[journal.actor_key(who.actor)], keep_event_id=event.event_id)
     return service.reply_later(
         event, Text(text="Done: everything drillbot knew about you is deleted.")
     )

@@ -174,9 +174,59 @@ class DrillService:
     # ---- the entry point ------------------------------------------------------------
 
     async def handle(self, event: Event) -> None:
-        """Store the event, then process it (after anything its sender sent before it)."""
-        if await self.receive(event):
-            await self.process_pending(actor_key(event.actor))
+        """Store the event and process it, after anything its sender sent before it.
+
+        When nothing of the sender's is waiting, the event is stored as done and applied
+        in one transaction; otherwise it is stored and waits its turn."""
+        key = actor_key(event.actor)
+        async with self._actor_locks.hold(key):
+            applied, after = await self._apply_at_once(event, key)
+            if applied:
+                await self._answer(key, after)
+                return
+        await self.process_pending(key)
+
+    async def _apply_at_once(
+        self, event: Event, key: str
+    ) -> tuple[bool, Callable[[], Awaitable[None]] | None]:
+        """(True, what to do after) when the event was applied or was a repeat; False
+        when it is stored as pending, behind older events or after a failure (the
+        journal's retries and dead letters then take it from there)."""
+        now = self.clock.now()
+        try:
+            async with transaction(self.sessions) as session:
+                entry_id = await journal.store(
+                    session,
+                    platform=event.actor.platform,
+                    event_id=event.event_id,
+                    key=key,
+                    payload=None,
+                    now=now,
+                    done=True,
+                )
+                if entry_id is None:
+                    logger.info("ignoring repeated event %s", event.event_id)
+                    return True, None
+                # On PostgreSQL this waits while another replica applies an older one.
+                if await journal.claim_oldest(session, key=key) is not None:
+                    await journal.defer(session, entry_id=entry_id, payload=encode(event))
+                    return False, None
+                return True, await self._apply(session, event)
+        except (IntegrityError, OperationalError) as error:
+            logger.info("event %s conflicted; stored to try again: %s", event.event_id, error)
+        except Exception:
+            logger.info("event %s failed at once; stored to try again", event.event_id)
+        stored = await self.receive(event)
+        return not stored, None
+
+    async def _answer(self, key: str, after: Callable[[], Awaitable[None]] | None) -> None:
+        """Run what an applied event does once committed (its reply, a card update)."""
+        if after is None:
+            return
+        try:
+            await after()
+        except PlatformError as error:  # the effects are kept; only the answer failed
+            logger.warning("could not answer an event of %s: %s", key, error)
 
     async def receive(self, event: Event) -> bool:
         """Store the event in the journal: once this returns, acknowledging it loses
@@ -213,12 +263,7 @@ class DrillService:
             more = True
             while more:
                 more, after = await self._process_next(key)
-                if after is None:
-                    continue
-                try:
-                    await after()
-                except PlatformError as error:  # the effects are kept; only the answer failed
-                    logger.warning("could not answer an event of %s: %s", key, error)
+                await self._answer(key, after)
 
     async def process_backlog(self, *, min_age: timedelta = RECOVERY_AGE) -> int:
         """Process events stored at least `min_age` ago and still pending: what a crash or

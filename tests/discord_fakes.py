@@ -289,7 +289,8 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> int:
         """Send a DISPATCH to the shard Discord would route it to; returns its sequence."""
         guild_id = data.get("guild_id")
-        shard = (int(guild_id) >> 22) % self.shards if guild_id else 0
+        routable = isinstance(guild_id, (int, str)) and str(guild_id).isdigit()
+        shard = (int(guild_id) >> 22) % self.shards if routable else 0  # garbled: shard 0
         connection = self._connection_for(shard)
         session = connection.session
         assert session is not None

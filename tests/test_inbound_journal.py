@@ -173,6 +173,19 @@ async def test_an_add_then_a_remove_ends_with_no_grade(database_url: str) -> Non
             await harness.close()
 
 
+async def test_an_event_waits_behind_its_senders_older_stored_events(harness: Harness) -> None:
+    """An event handled at once must not overtake the sender's events stored before it
+    (acknowledged, then cut off by a crash): the add comes first, then the remove."""
+    await harness.command("drill", count=1)
+    (card,) = harness.port.cards()
+    ref = harness.port.delivery_of_card(card.post_id).message_ref
+    await stored_but_not_processed(harness, [reaction(harness, ref, Grade.STRONG, "Ev-add")])
+    await harness.service.handle(reaction(harness, ref, None, "Ev-remove"))
+    assert await harness.rows(GradeRow) == []
+    assert [e.action for e in await harness.rows(GradeEvent)] == ["add", "remove"]
+    assert await harness.service.inbound_backlog() == 0
+
+
 async def test_an_event_that_keeps_failing_is_kept_as_a_dead_letter(database_url: str) -> None:
     metrics = Metrics()
     harness = await Harness.start(database_url=database_url, now=START, metrics=metrics)

@@ -51,6 +51,7 @@ from bot.events import Event
 from bot.inbound.journal import actor_key
 from bot.keyed_locks import KeyedLocks
 from bot.messages import Text
+from bot.ops.logs import OncePerInterval
 from bot.ports import PlatformError
 from bot.service import DrillService
 
@@ -256,12 +257,15 @@ def build_tree(
     ) -> None:
         # Usually Discord still shows an older command list; say so instead of failing.
         logger.warning("slash command failed before reaching drillbot: %s", error)
-        if not interaction.response.is_done():
-            await interaction.response.send_message(
-                "That command did not match what drillbot offers right now; "
-                "try again in a minute (Discord may still show an older command list).",
-                ephemeral=True,
-            )
+        try:
+            if not interaction.response.is_done():
+                await interaction.response.send_message(
+                    "That command did not match what drillbot offers right now; "
+                    "try again in a minute (Discord may still show an older command list).",
+                    ephemeral=True,
+                )
+        except Exception as answer_error:  # nowhere to answer (a garbled interaction)
+            logger.info("could not explain a failed slash command: %s", answer_error)
 
     return tree
 
@@ -289,6 +293,15 @@ STALE_COMPONENT_TEXT = (
 )
 
 
+def _command_data_readable(data: Any) -> bool:
+    """Whether an INTERACTION_CREATE has what discord.py's command tree reads first."""
+    if not isinstance(data, dict):
+        return False
+    if data.get("type") not in (2, 4):  # not a slash command or its autocomplete
+        return True
+    return isinstance(data.get("data"), dict)
+
+
 class _DrillbotGateway:
     """Shared by the plain and the sharded client: hands gateway events to the bot."""
 
@@ -296,6 +309,31 @@ class _DrillbotGateway:
         super().__init__(**options)
         self.drillbot = bot
         self._positions: dict[int, str] = {}
+        self._malformed = OncePerInterval(logger)
+        state = self._connection  # type: ignore[attr-defined]
+        state.parsers = {name: self._guarded(name, parse) for name, parse in state.parsers.items()}
+
+    def _guarded(self, name: str, parse: Callable[[Any], None]) -> Callable[[Any], None]:
+        """discord.py parses each dispatch inside its gateway loop, where an exception
+        ends the connection: a payload of unexpected shape is logged (rate-limited) and
+        skipped instead."""
+
+        def parse_or_skip(data: Any) -> None:
+            try:
+                if name == "INTERACTION_CREATE" and not _command_data_readable(data):
+                    # discord.py's command tree would fail on it in a task of its own
+                    raise ValueError("an application command without its data")
+                parse(data)
+            except Exception as error:
+                self._malformed.warning(
+                    f"gateway:{name}",
+                    "skipped a %s from the gateway that did not parse: %s: %s",
+                    name,
+                    type(error).__name__,
+                    error,
+                )
+
+        return parse_or_skip
 
     def dispatch(self, event: str, /, *args: Any, **kwargs: Any) -> None:
         # Runs inside the gateway's parsing of one message, so the shard's sequence
@@ -314,13 +352,21 @@ class _DrillbotGateway:
         garbled id) would get no answer, and Discord would say the interaction failed."""
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id") or "")
+        data = interaction.data if isinstance(interaction.data, dict) else {}
+        custom_id = str(data.get("custom_id") or "")
         if CARD_COMPONENT.fullmatch(custom_id):
             return  # a card button: CardButton answers it
         try:
             await interaction.response.send_message(STALE_COMPONENT_TEXT, ephemeral=True)
         except discord.HTTPException as error:
             logger.info("could not answer an unknown component: %s", error)
+        except Exception as error:  # an interaction of unexpected shape: nobody to answer
+            self._malformed.warning(
+                "interaction",
+                "could not answer a component interaction: %s: %s",
+                type(error).__name__,
+                error,
+            )
 
     def _gateway_position(self, payload: Any) -> str | None:
         try:

@@ -41,10 +41,14 @@ async def store(
     platform: str,
     event_id: str,
     key: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | None,
     now: datetime,
+    done: bool = False,
 ) -> int | None:
-    """The new entry's id, or None when the event was stored before (a retry)."""
+    """The new entry's id, or None when the event was stored before (a retry).
+
+    `done` stores it as processed (no payload), for an event applied in the same
+    transaction."""
     insert = dialect_insert(session)
     result = await session.execute(
         insert(InboundEvent)
@@ -52,10 +56,11 @@ async def store(
             platform=platform,
             event_id=event_id,
             actor_key=key,
-            payload=payload,
-            status=PENDING,
-            attempts=0,
+            payload=None if done else payload,
+            status=DONE if done else PENDING,
+            attempts=1 if done else 0,
             received_at=now,
+            processed_at=now if done else None,
         )
         .on_conflict_do_nothing(index_elements=["platform", "event_id"])
         .returning(InboundEvent.id)
@@ -78,6 +83,16 @@ async def claim_oldest(session: AsyncSession, *, key: str) -> Entry | None:
         )
     ).first()
     return Entry(*row) if row is not None else None
+
+
+async def defer(session: AsyncSession, *, entry_id: int, payload: dict[str, Any]) -> None:
+    """Turn an entry stored as done back into a pending one: older events of the member
+    came first, and this one waits its turn."""
+    await session.execute(
+        update(InboundEvent)
+        .where(InboundEvent.id == entry_id)
+        .values(status=PENDING, payload=payload, attempts=0, processed_at=None)
+    )
 
 
 async def has_pending(session: AsyncSession, *, key: str, after_id: int) -> bool:
@@ -175,14 +190,19 @@ async def prune(session: AsyncSession, *, processed_before: datetime) -> int:
     return result.rowcount or 0
 
 
-async def forget(session: AsyncSession, *, keys: Collection[str]) -> int:
+async def forget(
+    session: AsyncSession, *, keys: Collection[str], keep_event_id: str | None = None
+) -> int:
     """Delete these members' processed and dead events (forget-me); pending ones are
-    what they did since, and are theirs to keep."""
+    what they did since, and are theirs to keep. `keep_event_id` (the forget-me itself,
+    kept by id only) stays, so a platform's retry of it is recognised."""
     if not keys:
         return 0
     result = await session.execute(
         delete(InboundEvent).where(
-            InboundEvent.actor_key.in_(keys), InboundEvent.status.in_((DONE, DEAD))
+            InboundEvent.actor_key.in_(keys),
+            InboundEvent.status.in_((DONE, DEAD)),
+            InboundEvent.event_id != (keep_event_id or ""),
         )
     )
     return result.rowcount or 0
