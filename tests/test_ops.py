@@ -573,8 +573,8 @@ async def test_sigterm_sets_stopping_and_drain_bounds_the_wait() -> None:
 
 CHILD = textwrap.dedent(
     """
-    import asyncio, json, sys
-    from datetime import datetime
+    import asyncio, json, sys, time
+    from datetime import datetime, timedelta
 
     from adapters.fake import FakeChatPort
     from bank.loader import load_files
@@ -584,17 +584,41 @@ CHILD = textwrap.dedent(
     from tests.harness import PLATFORM, SMALL_BANK
 
     url, now, sent_log = sys.argv[1], datetime.fromisoformat(sys.argv[2]), sys.argv[3]
+    live = sys.argv[4:] == ["live"]
+
+
+    class RunningClock:
+        '''Starts at `now` and runs on in real time, so leases run out for real.'''
+
+        def __init__(self, start):
+            self.start, self.began = start, time.monotonic()
+
+        def now(self):
+            return self.start + timedelta(seconds=time.monotonic() - self.began)
 
 
     class SlowPlatform(FakeChatPort):
         '''A platform that takes a while per message, so the signal lands mid-dispatch.'''
 
         async def send_dm(self, *, user_ref, message):
+            await self.slowly()
+            return self.logged(message, await super().send_dm(user_ref=user_ref, message=message))
+
+        async def post(self, *, channel_ref, message, thread_ref=None):
+            # A member's DM channel, once known, is posted to directly.
+            await self.slowly()
+            sent = await super().post(
+                channel_ref=channel_ref, message=message, thread_ref=thread_ref
+            )
+            return self.logged(message, sent)
+
+        async def slowly(self):
             if not getattr(self, "announced", False):
                 self.announced = True
                 print("sending", flush=True)
             await asyncio.sleep(0.05)
-            sent = await super().send_dm(user_ref=user_ref, message=message)
+
+        def logged(self, message, sent):
             if getattr(message, "post_id", None) is not None:  # a question card
                 with open(sent_log, "a") as log:
                     log.write(json.dumps(message.post_id) + "\\n")
@@ -603,12 +627,15 @@ CHILD = textwrap.dedent(
 
     async def main():
         settings = load_settings(env={}, database_url=url)
+        if live:  # tick every second, as a replica picking up a dead one's work would
+            schedule = settings.schedule.model_copy(update={"tick_seconds": 1})
+            settings = settings.model_copy(update={"schedule": schedule})
         async with serving(
             settings,
             ports={PLATFORM: SlowPlatform(platform=PLATFORM)},
             options=ServeOptions(grace_seconds=120),
             bank=load_files([SMALL_BANK]),
-            clock=FakeClock(now),
+            clock=RunningClock(now) if live else FakeClock(now),
         ) as running:  # what `drillbot run` does: the first tick starts at once
             await running.stopping.wait()  # SIGTERM; no further tick starts after it
         print("drained" if running.drained else "cut off", flush=True)
@@ -635,10 +662,11 @@ async def subscribe_at_eight(database_url: str, *, members: int) -> int:
 
 
 async def dispatching_child(
-    database_url: str, tmp_path: Path
+    database_url: str, tmp_path: Path, *, name: str = "child", live: bool = False
 ) -> tuple[asyncio.subprocess.Process, Path]:
-    """A drillbot process serving at 08:00 on a slow platform, and its log of sends."""
-    script, sent_log = tmp_path / "child.py", tmp_path / "sent.jsonl"
+    """A drillbot process serving at 08:00 on a slow platform, and its log of sends.
+    `live`: its clock runs on from 08:00 in real time and it ticks every second."""
+    script, sent_log = tmp_path / "child.py", tmp_path / f"{name}-sent.jsonl"
     script.write_text(CHILD, encoding="utf-8")
     child = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -646,10 +674,13 @@ async def dispatching_child(
         database_url,
         datetime(2026, 11, 23, 8, 0, tzinfo=UTC).isoformat(),
         str(sent_log),
+        *(["live"] if live else []),
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: a replica left running logs every tick, and a full pipe
+        # would stop it mid-write.
+        stderr=(tmp_path / f"{name}-stderr.log").open("w"),
     )
     return child, sent_log
 
@@ -663,12 +694,12 @@ async def test_sigterm_during_a_dispatch_loses_nothing_and_sends_nothing_twice(
         first = await asyncio.wait_for(child.stdout.readline(), timeout=120)
         assert first.decode().strip() == "sending"
         child.send_signal(signal.SIGTERM)
-        out, err = await asyncio.wait_for(child.communicate(), timeout=180)
+        out, _ = await asyncio.wait_for(child.communicate(), timeout=180)
     finally:
         if child.returncode is None:
             child.kill()
             await child.wait()
-    assert child.returncode == 0, err.decode()[-2000:]
+    assert child.returncode == 0, (tmp_path / "child-stderr.log").read_text()[-2000:]
     assert out.decode().strip() == "drained"
     sent_before = [json.loads(line) for line in sent_log.read_text().splitlines()]
 
@@ -725,6 +756,78 @@ async def test_a_kill_9_mid_batch_repeats_at_most_the_sends_in_flight(
     assert {p.status for p in cards} == {"sent"}
     # Only what was in flight, or accepted while the last batch was being written.
     assert len(repeated) <= workers, (len(repeated), len(sent_before))
+
+
+def logged_sends(sent_log: Path | None) -> list[int]:
+    if sent_log is None or not sent_log.exists():
+        return []
+    return [json.loads(line) for line in sent_log.read_text().splitlines()]
+
+
+async def card_statuses(database_url: str) -> list[str]:
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                select(Post.status).where(Post.kind == "dm", Post.question_id.is_not(None))
+            )
+            return [status for (status,) in rows]
+    finally:
+        await engine.dispose()
+
+
+async def stop(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        child.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(child.communicate(), timeout=60)
+        except TimeoutError:
+            child.kill()
+            await child.wait()
+
+
+async def test_after_a_kill_9_the_rest_of_the_run_goes_out_within_a_minute(
+    database_url: str, tmp_path: Path
+) -> None:
+    """SQLite: the process is killed and started again 5 s later; it takes back its own
+    leases at once. PostgreSQL: a second replica runs all along and takes over the dead
+    one's claimed cards when their lease (30 s) runs out. Either way nothing is lost, at
+    most the sends in flight repeat, and the day's cards are all out within a minute of
+    the kill."""
+    postgres = "postgresql" in database_url
+    workers = await subscribe_at_eight(database_url, members=30)  # 120 cards, 50 ms a send
+    killed, killed_log = await dispatching_child(database_url, tmp_path, name="a", live=True)
+    other, other_log = None, None
+    try:
+        started = asyncio.get_running_loop().time()
+        while len(logged_sends(killed_log)) < 20:  # a sixth of the way through
+            assert asyncio.get_running_loop().time() - started < 120, (
+                tmp_path / "a-stderr.log"
+            ).read_text()[-2000:]
+            await asyncio.sleep(0.01)
+        if postgres:  # the replica that lives on
+            other, other_log = await dispatching_child(database_url, tmp_path, name="b", live=True)
+        killed.kill()  # SIGKILL: no drain, no lease release
+        await killed.wait()
+        killed_at = asyncio.get_running_loop().time()
+        if not postgres:
+            await asyncio.sleep(5)
+            other, other_log = await dispatching_child(database_url, tmp_path, name="b", live=True)
+        statuses = await card_statuses(database_url)
+        while set(statuses) != {"sent"}:  # bounded: fails if the rest is not out in 60 s
+            elapsed = asyncio.get_running_loop().time() - killed_at
+            assert elapsed < 60, f"{statuses.count('sent')} of {len(statuses)} sent after 60 s"
+            await asyncio.sleep(0.5)
+            statuses = await card_statuses(database_url)
+    finally:
+        for child in (killed, other):
+            if child is not None:
+                await stop(child)
+    assert len(statuses) == 120  # every member's four cards, none lost
+    before, after = logged_sends(killed_log), logged_sends(other_log)
+    assert len(set(before) | set(after)) == 120  # each one reached the platform
+    repeated = set(before) & set(after)
+    assert len(repeated) <= workers, (len(repeated), len(before))
 
 
 # ---- what the core reports to /metrics ----------------------------------------------
