@@ -12,15 +12,20 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.grades import Grade
 from bot.srs import Srs
-from bot.storage.database import dialect_insert
 from bot.storage.models import Grade as GradeRow
-from bot.storage.models import GradeEvent, Member, Post, ReviewLog, SrsCard
+from bot.storage.models import GradeEvent, ReviewLog, SrsCard
+from bot.storage.raw import Raw
+
+CARDS = SrsCard.__table__.c
+GRADES = GradeRow.__table__.c
+LOGS = ReviewLog.__table__.c
+EVENTS = GradeEvent.__table__.c
 
 
 @dataclass(frozen=True)
@@ -33,92 +38,97 @@ class GradeOutcome:
     next_due: datetime | None
 
 
+class GradedPost(Protocol):
+    """What grading needs of a post (an ORM `Post` or a `PostRef`)."""
+
+    id: int
+    question_id: str | None
+
+
+@dataclass
+class _Card:
+    id: int
+    card: dict[str, Any]
+    due: datetime
+    reviews: int
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    grade: Grade
+    card_before: dict[str, Any] | None
+    review_log_id: int | None
+    graded_at: datetime
+
+
 async def record_grade(
     session: AsyncSession,
     *,
     srs: Srs,
-    member: Member,
-    post: Post,
+    member_id: int,
+    post: GradedPost,
     grade: Grade,
     now: datetime,
     source: str,
 ) -> GradeOutcome:
     assert post.question_id is not None
+    sql = await Raw.of(session)
     # The card first, locked: another process grading the same card waits here, then
     # reads the grade this one wrote.
-    card = await _card(session, member_id=member.id, question_id=post.question_id, srs=srs, now=now)
-    existing = await session.scalar(
-        select(GradeRow)
-        .where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
-        .execution_options(populate_existing=True)
-    )
+    card = await _card(sql, member_id=member_id, question_id=post.question_id, srs=srs, now=now)
+    existing = await _existing(sql, post_id=post.id, member_id=member_id)
     if existing is not None:
-        previous = Grade(existing.grade)
-        if previous is grade:
-            return GradeOutcome("unchanged", grade, previous, card.due)
-        if await _is_latest_review(session, existing):
-            await _supersede(session, existing.review_log_id)
-            before = existing.card_before or card.card
+        if existing.grade is grade:
+            return GradeOutcome("unchanged", grade, grade, card.due)
+        log_id = existing.review_log_id
+        if await _is_latest_review(sql, existing, member_id, post.question_id):
+            await _supersede(sql, log_id)
             log_id = await _review(
-                session,
+                sql,
                 srs=srs,
                 card=card,
-                before=before,
+                before=existing.card_before or card.card,
                 grade=grade,
                 at=existing.graded_at,
                 post=post,
-                member=member,
+                member_id=member_id,
             )
-            existing.review_log_id = log_id
-        existing.grade = grade.value
-        existing.updated_at = now
-        session.add(
-            GradeEvent(
-                post_id=post.id,
-                member_id=member.id,
-                action="change",
-                grade=grade.value,
-                source=source,
-                at=now,
-            )
+        await sql.rows(
+            "UPDATE grades SET grade = ?, review_log_id = ?, updated_at = ? WHERE id = ?",
+            grade.value,
+            log_id,
+            sql.bind(GRADES.updated_at, now),
+            existing.id,
         )
-        return GradeOutcome("changed", grade, previous, card.due)
+        await _grade_event(sql, post.id, member_id, "change", grade, source, now)
+        return GradeOutcome("changed", grade, existing.grade, card.due)
 
     before = dict(card.card)
     log_id = await _review(
-        session, srs=srs, card=card, before=before, grade=grade, at=now, post=post, member=member
+        sql, srs=srs, card=card, before=before, grade=grade, at=now, post=post, member_id=member_id
     )
-    session.add(
-        GradeRow(
-            post_id=post.id,
-            member_id=member.id,
-            question_id=post.question_id,
-            grade=grade.value,
-            card_before=before,
-            review_log_id=log_id,
-            graded_at=now,
-            updated_at=now,
-        )
+    await sql.rows(
+        "INSERT INTO grades (post_id, member_id, question_id, grade, card_before, "
+        "review_log_id, graded_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        post.id,
+        member_id,
+        post.question_id,
+        grade.value,
+        sql.bind(GRADES.card_before, before),
+        log_id,
+        sql.bind(GRADES.graded_at, now),
+        sql.bind(GRADES.updated_at, now),
     )
-    session.add(
-        GradeEvent(
-            post_id=post.id,
-            member_id=member.id,
-            action="add",
-            grade=grade.value,
-            source=source,
-            at=now,
-        )
-    )
-    await session.flush()
+    await _grade_event(sql, post.id, member_id, "add", grade, source, now)
     return GradeOutcome("added", grade, None, card.due)
 
 
 async def remove_grade(
     session: AsyncSession,
     *,
-    member: Member,
-    post: Post,
+    member_id: int,
+    post: GradedPost,
     grade: Grade | None,
     now: datetime,
     source: str,
@@ -128,125 +138,156 @@ async def remove_grade(
     Removing a reaction that is not the member's current grade (they reacted 🟢 then 🔴,
     then took the 🟢 away) changes nothing.
     """
+    sql = await Raw.of(session)
     card = None
     if post.question_id is not None:
-        card = await _locked_card(session, member_id=member.id, question_id=post.question_id)
-    existing = await session.scalar(
-        select(GradeRow)
-        .where(GradeRow.post_id == post.id, GradeRow.member_id == member.id)
-        .execution_options(populate_existing=True)
-    )
-    if existing is None or (grade is not None and existing.grade != grade.value):
+        card = await _locked_card(sql, member_id=member_id, question_id=post.question_id)
+    existing = await _existing(sql, post_id=post.id, member_id=member_id)
+    if existing is None or (grade is not None and existing.grade is not grade):
         return GradeOutcome("absent", None, None, None)
-    previous = Grade(existing.grade)
-    if card is not None and await _is_latest_review(session, existing) and existing.card_before:
-        await _supersede(session, existing.review_log_id)
-        _apply_card(card, existing.card_before, reviewed=-1)
-    await session.delete(existing)
-    session.add(
-        GradeEvent(
-            post_id=post.id, member_id=member.id, action="remove", grade=None, source=source, at=now
-        )
-    )
-    await session.flush()
-    return GradeOutcome("removed", None, previous, card.due if card else None)
+    if (
+        card is not None
+        and post.question_id is not None
+        and existing.card_before
+        and await _is_latest_review(sql, existing, member_id, post.question_id)
+    ):
+        await _supersede(sql, existing.review_log_id)
+        await _save_card(sql, card, existing.card_before, reviewed=-1)
+    await sql.rows("DELETE FROM grades WHERE id = ?", existing.id)
+    await _grade_event(sql, post.id, member_id, "remove", None, source, now)
+    return GradeOutcome("removed", None, existing.grade, card.due if card else None)
 
 
-async def _card(
-    session: AsyncSession, *, member_id: int, question_id: str, srs: Srs, now: datetime
-) -> SrsCard:
+async def _card(sql: Raw, *, member_id: int, question_id: str, srs: Srs, now: datetime) -> _Card:
     """The member's card for the question, created if need be, locked for this grade.
 
     Created with INSERT ... ON CONFLICT DO NOTHING: two processes grading a question the
     member has never graded both try to create its card, and the second must find the
     first's rather than fail.
     """
-    insert = dialect_insert(session)
     data = srs.new_card(now=now, card_id=zlib.crc32(f"{member_id}:{question_id}".encode()))
-    await session.execute(
-        insert(SrsCard)
-        .values(
-            member_id=member_id,
-            question_id=question_id,
-            card=data,
-            due=now,
-            last_review=None,
-            reviews=0,
-        )
-        .on_conflict_do_nothing(index_elements=["member_id", "question_id"])
+    await sql.rows(
+        "INSERT INTO srs_cards (member_id, question_id, card, due, last_review, reviews) "
+        "VALUES (?, ?, ?, ?, NULL, 0) ON CONFLICT (member_id, question_id) DO NOTHING",
+        member_id,
+        question_id,
+        sql.bind(CARDS.card, data),
+        sql.bind(CARDS.due, now),
     )
-    card = await _locked_card(session, member_id=member_id, question_id=question_id)
+    card = await _locked_card(sql, member_id=member_id, question_id=question_id)
     assert card is not None
     return card
 
 
-async def _locked_card(
-    session: AsyncSession, *, member_id: int, question_id: str
-) -> SrsCard | None:
-    """The card, locked until the transaction ends (PostgreSQL; SQLite has one writer),
-    and read afresh: a grade from another process may have changed it meanwhile."""
-    return await session.scalar(
-        select(SrsCard)
-        .where(SrsCard.member_id == member_id, SrsCard.question_id == question_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+async def _locked_card(sql: Raw, *, member_id: int, question_id: str) -> _Card | None:
+    """The card, locked until the transaction ends (PostgreSQL; SQLite has one writer):
+    a grade from another process may have changed it meanwhile."""
+    row = await sql.one(
+        "SELECT id, card, due, reviews FROM srs_cards WHERE member_id = ? AND question_id = ?"
+        + sql.for_update,
+        member_id,
+        question_id,
+    )
+    if row is None:
+        return None
+    return _Card(row[0], sql.load(CARDS.card, row[1]), sql.load(CARDS.due, row[2]), row[3])
+
+
+async def _existing(sql: Raw, *, post_id: int, member_id: int) -> _Existing | None:
+    row = await sql.one(
+        "SELECT id, grade, card_before, review_log_id, graded_at FROM grades "
+        "WHERE post_id = ? AND member_id = ?",
+        post_id,
+        member_id,
+    )
+    if row is None:
+        return None
+    return _Existing(
+        row[0],
+        Grade(row[1]),
+        sql.load(GRADES.card_before, row[2]),
+        row[3],
+        sql.load(GRADES.graded_at, row[4]),
     )
 
 
 async def _review(
-    session: AsyncSession,
+    sql: Raw,
     *,
     srs: Srs,
-    card: SrsCard,
+    card: _Card,
     before: dict,
     grade: Grade,
     at: datetime,
-    post: Post,
-    member: Member,
+    post: GradedPost,
+    member_id: int,
 ) -> int:
     review = srs.review(before, grade, at=at)
-    _apply_card(card, review.card, reviewed=+1 if card.card == before else 0)
-    log = ReviewLog(
-        member_id=member.id,
-        question_id=card.question_id,
-        post_id=post.id,
-        rating=int(grade.rating),
-        reviewed_at=at,
-        log=review.log,
+    await _save_card(sql, card, review.card, reviewed=+1 if card.card == before else 0)
+    return await sql.value(
+        "INSERT INTO review_logs (member_id, question_id, post_id, rating, reviewed_at, log, "
+        "superseded) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        member_id,
+        post.question_id,
+        post.id,
+        int(grade.rating),
+        sql.bind(LOGS.reviewed_at, at),
+        sql.bind(LOGS.log, review.log),
+        sql.bind(LOGS.superseded, False),
     )
-    session.add(log)
-    await session.flush()
-    return log.id
 
 
-def _apply_card(card: SrsCard, data: dict, *, reviewed: int) -> None:
+async def _save_card(sql: Raw, card: _Card, data: dict, *, reviewed: int) -> None:
     card.card = data
     card.due = datetime.fromisoformat(data["due"])
     last = data.get("last_review")
-    card.last_review = datetime.fromisoformat(last) if last else None
     card.reviews = max(0, card.reviews + reviewed)
+    await sql.rows(
+        "UPDATE srs_cards SET card = ?, due = ?, last_review = ?, reviews = ? WHERE id = ?",
+        sql.bind(CARDS.card, data),
+        sql.bind(CARDS.due, card.due),
+        sql.bind(CARDS.last_review, datetime.fromisoformat(last) if last else None),
+        card.reviews,
+        card.id,
+    )
 
 
-async def _is_latest_review(session: AsyncSession, grade: GradeRow) -> bool:
-    latest = await session.scalar(
-        select(ReviewLog.id)
-        .where(
-            ReviewLog.member_id == grade.member_id,
-            ReviewLog.question_id == grade.question_id,
-            ReviewLog.superseded.is_(False),
-        )
-        .order_by(ReviewLog.id.desc())
-        .limit(1)
+async def _is_latest_review(sql: Raw, grade: _Existing, member_id: int, question_id: str) -> bool:
+    latest = await sql.value(
+        "SELECT id FROM review_logs WHERE member_id = ? AND question_id = ? AND superseded = ? "
+        "ORDER BY id DESC LIMIT 1",
+        member_id,
+        question_id,
+        sql.bind(LOGS.superseded, False),
     )
     return latest is not None and latest == grade.review_log_id
 
 
-async def _supersede(session: AsyncSession, log_id: int | None) -> None:
-    if log_id is None:
-        return
-    await session.execute(
-        update(ReviewLog)
-        .where(ReviewLog.id == log_id)
-        .values(superseded=True)
-        .execution_options(synchronize_session=False)
+async def _supersede(sql: Raw, log_id: int | None) -> None:
+    if log_id is not None:
+        await sql.rows(
+            "UPDATE review_logs SET superseded = ? WHERE id = ?",
+            sql.bind(LOGS.superseded, True),
+            log_id,
+        )
+
+
+async def _grade_event(
+    sql: Raw,
+    post_id: int,
+    member_id: int,
+    action: str,
+    grade: Grade | None,
+    source: str,
+    now: datetime,
+) -> None:
+    await sql.rows(
+        "INSERT INTO grade_events (post_id, member_id, action, grade, source, at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        post_id,
+        member_id,
+        action,
+        grade.value if grade is not None else None,
+        source,
+        sql.bind(EVENTS.at, now),
     )

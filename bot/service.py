@@ -50,7 +50,7 @@ from bot.rounds import RoundSettings, after_grade
 from bot.schedule_commands import HANDLERS as SCHEDULE_HANDLERS
 from bot.srs import Srs
 from bot.storage.database import transaction
-from bot.storage.models import Member, Post, Question, ReviewLog, Subscription
+from bot.storage.models import Post, Question, ReviewLog
 from bot.storage.repository import (
     cards_for,
     ensure_member,
@@ -88,7 +88,7 @@ class Who:
     actor: Actor
     timezone: str
     team_timezone: str
-    member: Member | None = None  # the row, for handlers that change it in this event
+    schedule: str | None = None  # the member's review schedule ("fixed"), if subscribed
 
     @property
     def zone(self) -> ZoneInfo:
@@ -360,7 +360,7 @@ class DrillService:
             actor=actor,
             timezone=member.timezone or team_timezone,
             team_timezone=team_timezone,
-            member=member,
+            schedule=member.schedule,
         )
 
     async def _command(self, event: CommandInvoked, who: Who, session: AsyncSession):
@@ -583,10 +583,9 @@ class DrillService:
             return self._hint_not_a_card(event)
         if shared:
             return None  # a reaction on a review digest graded nothing, so undoes nothing
-        member = who.member or await session.get(Member, who.member_id)
         outcome = await remove_grade(
             session,
-            member=member,
+            member_id=who.member_id,
             post=post,
             grade=event.grade,
             now=self.clock.now(),
@@ -627,21 +626,17 @@ class DrillService:
     async def _record(
         self, session: AsyncSession, who: Who, post: Post, grade: Grade, *, source: str
     ) -> GradeOutcome:
-        member = who.member or await session.get(Member, who.member_id)
-        schedule = await session.scalar(
-            select(Subscription.schedule).where(Subscription.member_id == who.member_id)
-        )
         outcome = await record_grade(
             session,
-            srs=self.fixed_srs if schedule == "fixed" else self.srs,
-            member=member,
+            srs=self.fixed_srs if who.schedule == "fixed" else self.srs,
+            member_id=who.member_id,
             post=post,
             grade=grade,
             now=self.clock.now(),
             source=source,
         )
         if outcome.action in ("added", "changed"):
-            self.metrics.grade_recorded(platform=member.platform, grade=grade.value)
+            self.metrics.grade_recorded(platform=who.actor.platform, grade=grade.value)
         return outcome
 
     async def _post_for(
@@ -715,6 +710,9 @@ class DrillService:
         """What to study after a No Hire (the question is read only then)."""
         if outcome.grade is not Grade.NO or outcome.action == "unchanged":
             return ""
+        question = self.bank.get(post.question_id or "")
+        if question is not None:
+            return question.study
         data = await session.scalar(select(Question.data).where(Question.id == post.question_id))
         return (data or {}).get("study") or ""
 

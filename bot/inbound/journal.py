@@ -17,10 +17,11 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import Actor
-from bot.storage.database import dialect_insert
 from bot.storage.models import InboundEvent
+from bot.storage.raw import Raw
 
 PENDING, DONE, DEAD = "pending", "done", "dead"
+COLUMNS = InboundEvent.__table__.c
 
 
 def actor_key(actor: Actor) -> str:
@@ -49,23 +50,20 @@ async def store(
 
     `done` stores it as processed (no payload), for an event applied in the same
     transaction."""
-    insert = dialect_insert(session)
-    result = await session.execute(
-        insert(InboundEvent)
-        .values(
-            platform=platform,
-            event_id=event_id,
-            actor_key=key,
-            payload=None if done else payload,
-            status=DONE if done else PENDING,
-            attempts=1 if done else 0,
-            received_at=now,
-            processed_at=now if done else None,
-        )
-        .on_conflict_do_nothing(index_elements=["platform", "event_id"])
-        .returning(InboundEvent.id)
+    sql = await Raw.of(session)
+    return await sql.value(
+        "INSERT INTO inbound_events (platform, event_id, actor_key, payload, status, attempts, "
+        "received_at, processed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (platform, event_id) DO NOTHING RETURNING id",
+        platform,
+        event_id,
+        key,
+        None if done else sql.bind(COLUMNS.payload, payload),
+        DONE if done else PENDING,
+        1 if done else 0,
+        sql.bind(COLUMNS.received_at, now),
+        sql.bind(COLUMNS.processed_at, now) if done else None,
     )
-    return result.scalar()
 
 
 async def claim_oldest(session: AsyncSession, *, key: str) -> Entry | None:
@@ -73,16 +71,14 @@ async def claim_oldest(session: AsyncSession, *, key: str) -> Entry | None:
     has one writer). When another process holds it, this waits, and then finds nothing:
     that process is working through the member's events and takes the rest too. (Not
     SKIP LOCKED: skipping to the member's next event would apply it out of order.)"""
-    row = (
-        await session.execute(
-            select(InboundEvent.id, InboundEvent.event_id, InboundEvent.payload)
-            .where(InboundEvent.actor_key == key, InboundEvent.status == PENDING)
-            .order_by(InboundEvent.id)
-            .limit(1)
-            .with_for_update()
-        )
-    ).first()
-    return Entry(*row) if row is not None else None
+    sql = await Raw.of(session)
+    row = await sql.one(
+        "SELECT id, event_id, payload FROM inbound_events WHERE actor_key = ? AND status = ? "
+        "ORDER BY id LIMIT 1" + sql.for_update,
+        key,
+        PENDING,
+    )
+    return Entry(row[0], row[1], sql.load(COLUMNS.payload, row[2])) if row else None
 
 
 async def defer(session: AsyncSession, *, entry_id: int, payload: dict[str, Any]) -> None:
@@ -96,14 +92,12 @@ async def defer(session: AsyncSession, *, entry_id: int, payload: dict[str, Any]
 
 
 async def has_pending(session: AsyncSession, *, key: str, after_id: int) -> bool:
-    found = await session.scalar(
-        select(InboundEvent.id)
-        .where(
-            InboundEvent.actor_key == key,
-            InboundEvent.status == PENDING,
-            InboundEvent.id > after_id,
-        )
-        .limit(1)
+    sql = await Raw.of(session)
+    found = await sql.value(
+        "SELECT id FROM inbound_events WHERE actor_key = ? AND status = ? AND id > ? LIMIT 1",
+        key,
+        PENDING,
+        after_id,
     )
     return found is not None
 
@@ -111,10 +105,13 @@ async def has_pending(session: AsyncSession, *, key: str, after_id: int) -> bool
 async def mark_done(session: AsyncSession, *, entry_id: int, now: datetime) -> None:
     """Done, in the transaction of its effects. The payload goes: only the id is kept,
     to recognise a retry, until pruning."""
-    await session.execute(
-        update(InboundEvent)
-        .where(InboundEvent.id == entry_id)
-        .values(status=DONE, payload=None, processed_at=now, attempts=InboundEvent.attempts + 1)
+    sql = await Raw.of(session)
+    await sql.rows(
+        "UPDATE inbound_events SET status = ?, payload = NULL, processed_at = ?, "
+        "attempts = attempts + 1 WHERE id = ?",
+        DONE,
+        sql.bind(COLUMNS.processed_at, now),
+        entry_id,
     )
 
 

@@ -15,7 +15,9 @@ from itertools import chain
 from typing import Any
 
 from sqlalchemy import Table
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.raw import execute
 
 
 def _processors(table: Table, columns: Sequence[str], dialect) -> list:
@@ -83,24 +85,10 @@ async def insert_rows_ignoring_conflicts(
     sources = _row_sources(table, columns, values, constants, dialect, chunk=500)
     for picked, source, params in sources:
         # "WHERE true" tells SQLite's parser that ON CONFLICT belongs to the INSERT.
-        found += await _execute(
+        found += await execute(
             connection, f"{head} {picked} FROM {source} WHERE true {tail}", (*fixed, *params)
         )
     return found
-
-
-async def _execute(connection: AsyncConnection, sql: str, params: tuple) -> list[tuple]:
-    """Run one statement in the connection's transaction and return its rows.
-
-    The statement is already written for the driver (its placeholders, no SQLAlchemy
-    constructs), so it goes to the driver directly: through SQLAlchemy's cursor, each
-    statement on SQLite cost four trips to the driver's thread instead of one."""
-    driver = (await connection.get_raw_connection()).driver_connection
-    if connection.dialect.name == "sqlite":
-        return list(await driver.execute_fetchall(sql, params))
-    async with driver.cursor() as cursor:
-        await cursor.execute(sql, params)
-        return await cursor.fetchall() if cursor.description else []
 
 
 def _row_sources(
@@ -171,7 +159,7 @@ async def update_by_key(
     ]
     sources = _row_sources(table, [*columns, key], values, {}, dialect, chunk=1000)
     for _, source, params in sources:
-        await _execute(
+        await execute(
             connection,
             f"UPDATE {table.name} SET {', '.join(assignments)} FROM {source} "
             f"WHERE {table.name}.{key} = v.column{len(columns) + 1}",

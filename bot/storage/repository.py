@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bank.loader import Bank
 from bot.events import Actor
 from bot.storage.models import Member, Post, Question, SrsCard, Team
+from bot.storage.raw import Raw
 
 
 async def ensure_team(
@@ -45,32 +45,59 @@ async def ensure_team(
         return (await session.scalars(query)).one(), False
 
 
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """What every event needs of its member: read with the member's schedule."""
+
+    id: int
+    timezone: str | None
+    schedule: str | None  # the subscription's review schedule, None without one
+
+
+_MEMBER = (
+    "SELECT m.id, m.display_name, m.timezone, s.schedule FROM members m "
+    "LEFT JOIN subscriptions s ON s.member_id = m.id "
+    "WHERE m.team_id = ? AND m.external_id = ?"
+)
+MEMBERS = Member.__table__.c
+
+
 async def ensure_member(
     session: AsyncSession, *, team_id: int, actor: Actor, now: datetime
-) -> Member:
-    """The member behind an actor, created on first sight and kept up to date."""
-    query = select(Member).where(Member.team_id == team_id, Member.external_id == actor.user_ref)
-    member = await session.scalar(query)
-    if member is None:
-        try:
-            async with session.begin_nested():
-                member = Member(
-                    team_id=team_id,
-                    platform=actor.platform,
-                    external_id=actor.user_ref,
-                    display_name=actor.display_name or actor.user_ref,
-                    timezone=actor.timezone,
-                    created_at=now,
-                )
-                session.add(member)
-                await session.flush()
-        except IntegrityError:
-            member = (await session.scalars(query)).one()
-    if actor.display_name and member.display_name != actor.display_name:
-        member.display_name = actor.display_name
-    if actor.timezone and member.timezone != actor.timezone:
-        member.timezone = actor.timezone
-    return member
+) -> MemberRef:
+    """The member behind an actor, created on first sight and kept up to date.
+
+    Created with INSERT ... ON CONFLICT DO NOTHING: the same new member's first events
+    may reach two replicas at once."""
+    sql = await Raw.of(session)
+    row = await sql.one(_MEMBER, team_id, actor.user_ref)
+    if row is None:
+        await sql.rows(
+            "INSERT INTO members (team_id, platform, external_id, display_name, timezone, "
+            "leaderboard_opt_out, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (team_id, external_id) DO NOTHING",
+            team_id,
+            actor.platform,
+            actor.user_ref,
+            actor.display_name or actor.user_ref,
+            actor.timezone,
+            sql.bind(MEMBERS.leaderboard_opt_out, False),
+            sql.bind(MEMBERS.created_at, now),
+        )
+        row = await sql.one(_MEMBER, team_id, actor.user_ref)
+        assert row is not None
+    member_id, display_name, timezone, schedule = row
+    changes: dict[str, str] = {}
+    if actor.display_name and display_name != actor.display_name:
+        changes["display_name"] = actor.display_name
+    if actor.timezone and timezone != actor.timezone:
+        changes["timezone"] = timezone = actor.timezone
+    if changes:
+        assignments = ", ".join(f"{name} = ?" for name in changes)
+        await sql.rows(
+            f"UPDATE members SET {assignments} WHERE id = ?", *changes.values(), member_id
+        )
+    return MemberRef(member_id, timezone, schedule)
 
 
 @dataclass(frozen=True)
@@ -130,6 +157,23 @@ async def insert_post(session: AsyncSession, post: Post) -> tuple[Post, bool]:
         return existing, False
 
 
+@dataclass(frozen=True, slots=True)
+class PostRef:
+    """What the event path reads of a post (the ORM `Post` has the same attributes)."""
+
+    id: int
+    kind: str
+    platform: str
+    team_id: int
+    member_id: int | None
+    channel_ref: str | None
+    message_ref: str | None
+    question_id: str | None
+    round_id: int | None
+    position: int
+    status: str
+
+
 async def find_posts_by_message(
     session: AsyncSession,
     *,
@@ -137,12 +181,17 @@ async def find_posts_by_message(
     message_ref: str,
     channel_ref: str | None = None,
     limit: int,
-) -> Sequence[Post]:
+) -> list[PostRef]:
     """The posts sent in one message, first first: one for a card, several for a digest."""
-    query = select(Post).where(Post.platform == platform, Post.message_ref == message_ref)
-    if channel_ref is not None:
-        query = query.where(Post.channel_ref == channel_ref)
-    return (await session.scalars(query.order_by(Post.id).limit(limit))).all()
+    sql = await Raw.of(session)
+    where = "platform = ? AND message_ref = ?" + (" AND channel_ref = ?" if channel_ref else "")
+    params = (platform, message_ref, *([channel_ref] if channel_ref else []))
+    rows = await sql.rows(
+        "SELECT id, kind, platform, team_id, member_id, channel_ref, message_ref, question_id, "
+        f"round_id, position, status FROM posts WHERE {where} ORDER BY id LIMIT {int(limit)}",
+        *params,
+    )
+    return [PostRef(*row) for row in rows]
 
 
 async def shares_message(session: AsyncSession, post: Post) -> bool:
