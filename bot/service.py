@@ -16,14 +16,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bank.loader import Bank
 from bot.commands import CORE_COMMANDS, CommandCatalog, help_text
 from bot.config import Settings
-from bot.dispatch import ACTIVE_QUESTION_COLUMNS, candidate
+from bot.dispatch import BankView, new_post_values
 from bot.domain.grades import Grade
 from bot.domain.selection import CandidatePool, Filters, SelectionRules, select_questions
 from bot.events import (
@@ -40,8 +40,8 @@ from bot.inbound import journal
 from bot.inbound.codec import decode, encode
 from bot.inbound.journal import actor_key
 from bot.keyed_locks import KeyedLocks
-from bot.messages import AnswerReveal, Message, Text
-from bot.outbox import Outbox, OutboxPolicy
+from bot.messages import AnswerReveal, Message, QuestionCard, Text
+from bot.outbox import Outbox, OutboxPolicy, OutgoingPost
 from bot.ports import NO_METRICS, ChatPort, Clock, MetricsSink, PlatformError
 from bot.progress import HANDLERS as PROGRESS_HANDLERS
 from bot.ratelimit import RateLimiter
@@ -49,15 +49,17 @@ from bot.rounds import HANDLERS as ROUND_HANDLERS
 from bot.rounds import RoundSettings, after_grade
 from bot.schedule_commands import HANDLERS as SCHEDULE_HANDLERS
 from bot.srs import Srs
+from bot.storage.bulk import insert_rows_ignoring_conflicts
 from bot.storage.database import transaction
-from bot.storage.models import Post, Question, ReviewLog
+from bot.storage.models import Post, Question
+from bot.storage.raw import Raw
 from bot.storage.repository import (
-    cards_for,
     ensure_member,
     ensure_team,
     find_posts_by_message,
-    insert_post,
     last_shown,
+    review_dues,
+    reviews_since,
     shares_message,
     sync_questions,
 )
@@ -89,6 +91,7 @@ class Who:
     timezone: str
     team_timezone: str
     schedule: str | None = None  # the member's review schedule ("fixed"), if subscribed
+    dm_channel_ref: str | None = None  # their DM channel, once a DM has been sent
 
     @property
     def zone(self) -> ZoneInfo:
@@ -150,7 +153,7 @@ class DrillService:
         self.round_settings = RoundSettings()
         self._actor_locks = KeyedLocks()  # one member's events, one at a time, in order
         self._teams: dict[tuple[str, str], tuple[int, str]] = {}  # (id, timezone) by ref
-        self._pool: tuple[tuple, CandidatePool] | None = None  # (bank stamp, candidates)
+        self._bank: tuple[tuple | None, BankView] | None = None  # (bank stamp, questions)
         self._pruned_at: datetime | None = None
         self._backlog_seen = (float("-inf"), False)  # (when counted, over the limit)
         self.rounds_closed: dict[str, int] = {}
@@ -361,6 +364,7 @@ class DrillService:
             timezone=member.timezone or team_timezone,
             team_timezone=team_timezone,
             schedule=member.schedule,
+            dm_channel_ref=member.dm_channel_ref,
         )
 
     async def _command(self, event: CommandInvoked, who: Who, session: AsyncSession):
@@ -432,26 +436,52 @@ class DrillService:
                     "Try another track or level, or come back tomorrow."
                 ),
             )
-        post_ids = []
-        for position, (question_id, reason) in enumerate(picked, start=1):
-            post, _ = await insert_post(
-                session,
-                Post(
-                    key=f"drill:{who.member_id}:{event.event_id}:{position}",
-                    kind="drill",
-                    platform=who.actor.platform,
-                    team_id=who.team_id,
-                    member_id=who.member_id,
-                    channel_ref=None,
-                    question_id=question_id,
-                    position=position,
-                    heading=f"Drill {position}/{len(picked)} · {REASON_LABELS[reason]}",
-                    status="pending",
-                    not_before=now,
-                    created_at=now,
-                ),
+        # Inserted already leased, and sent from here without claiming them again (as the
+        # daily run does): should the process stop before they are out, the lease runs
+        # out and the outbox sends them then.
+        rows = [
+            (
+                f"drill:{who.member_id}:{event.event_id}:{position}",
+                question_id,
+                position,
+                f"Drill {position}/{len(picked)} · {REASON_LABELS[reason]}",
             )
-            post_ids.append(post.id)
+            for position, (question_id, reason) in enumerate(picked, start=1)
+        ]
+        inserted = dict(
+            await insert_rows_ignoring_conflicts(
+                session,
+                Post.__table__,
+                ("key", "question_id", "position", "heading"),
+                rows,
+                constants={
+                    "kind": "drill",
+                    "platform": who.actor.platform,
+                    "team_id": who.team_id,
+                    "member_id": who.member_id,
+                    "channel_ref": None,
+                    "status": "pending",
+                    "lease_until": now + self.outbox.policy.lease,
+                }
+                | new_post_values(now, status=None),
+                conflict_column="key",
+                returning=("key", "id"),
+            )
+        )
+        faces = (await self.bank_view(session)).faces
+        jobs = [
+            OutgoingPost(
+                inserted[key],
+                "drill",
+                who.actor.platform,
+                QuestionCard(inserted[key], faces[question_id], heading),
+                who.dm_channel_ref,
+                who.actor.user_ref,
+                who.member_id,
+            )
+            for key, question_id, _, heading in rows
+            if key in inserted
+        ]
         reviews = sum(1 for _, reason in picked if reason == "due")
         summary = (
             f"*Drill: {len(picked)} question{'s' if len(picked) != 1 else ''}* "
@@ -463,9 +493,9 @@ class DrillService:
         async def send() -> None:
             if event.conversation.is_dm:
                 await self.reply(event, Text(text=summary))
-            await self.outbox.deliver_many(post_ids)
+            await self.outbox.send_claimed(jobs)
             if not event.conversation.is_dm:
-                await self.reply(event, Text(text=f"Sent you {len(post_ids)} questions in a DM."))
+                await self.reply(event, Text(text=f"Sent you {len(jobs)} questions in a DM."))
 
         return send
 
@@ -480,7 +510,6 @@ class DrillService:
         seed: str,
     ) -> list[tuple[str, str]]:
         pool = await self.candidate_pool(session)
-        cards = await cards_for(session, member_id=who.member_id)
         shown = await last_shown(
             session, member_id=who.member_id, since=now - self.rules.repeat_gap
         )
@@ -489,19 +518,10 @@ class DrillService:
         end_of_day = datetime.combine(
             today + timedelta(days=1), datetime.min.time(), tzinfo=who.zone
         )
-        reviews_today = (
-            await session.scalar(
-                select(func.count(ReviewLog.id)).where(
-                    ReviewLog.member_id == who.member_id,
-                    ReviewLog.reviewed_at >= local_midnight,
-                    ReviewLog.superseded.is_(False),
-                )
-            )
-            or 0
-        )
+        reviews_today = await reviews_since(session, member_id=who.member_id, since=local_midnight)
         picked = select_questions(
             candidates=pool,
-            due_at={qid: card.due for qid, card in cards.items() if card.reviews > 0},
+            due_at=await review_dues(session, member_id=who.member_id),
             last_shown=shown,
             now=now,
             count=count,
@@ -514,22 +534,20 @@ class DrillService:
         return [(p.question_id, p.reason) for p in picked]
 
     async def candidate_pool(self, session: AsyncSession) -> CandidatePool:
-        """The active questions as selection sees them, read again only when the bank in
-        the database changed (a replica started with another version): each /drill
-        used to read and parse every question."""
-        stamp = tuple(
-            (
-                await session.execute(
-                    select(func.count(Question.id), func.max(Question.synced_at)).where(
-                        Question.active
-                    )
-                )
-            ).one()
+        return (await self.bank_view(session)).pool
+
+    async def bank_view(self, session: AsyncSession) -> BankView:
+        """The active questions as selection and cards see them, read again only when
+        the bank in the database changed (a replica started with another version): each
+        /drill used to read and parse every question."""
+        sql = await Raw.of(session)
+        stamp = await sql.one(
+            "SELECT count(id), max(synced_at) FROM questions WHERE active = ?",
+            sql.bind(Question.__table__.c.active, True),
         )
-        if self._pool is None or self._pool[0] != stamp:
-            rows = (await session.execute(ACTIVE_QUESTION_COLUMNS)).all()
-            self._pool = (stamp, CandidatePool(candidate(row) for row in rows))
-        return self._pool[1]
+        if self._bank is None or self._bank[0] != stamp:
+            self._bank = (stamp, await BankView().load(session))
+        return self._bank[1]
 
     async def _reveal_command(self, event: CommandInvoked, who: Who, session: AsyncSession):
         post = await self._visible_post(session, who, event.args["card"])

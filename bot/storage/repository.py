@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bank.loader import Bank
 from bot.events import Actor
-from bot.storage.models import Member, Post, Question, SrsCard, Team
+from bot.storage.models import Member, Post, Question, ReviewLog, SrsCard, Team
 from bot.storage.raw import Raw
 
 
@@ -52,14 +52,18 @@ class MemberRef:
     id: int
     timezone: str | None
     schedule: str | None  # the subscription's review schedule, None without one
+    dm_channel_ref: str | None
 
 
 _MEMBER = (
-    "SELECT m.id, m.display_name, m.timezone, s.schedule FROM members m "
+    "SELECT m.id, m.display_name, m.timezone, s.schedule, m.dm_channel_ref FROM members m "
     "LEFT JOIN subscriptions s ON s.member_id = m.id "
     "WHERE m.team_id = ? AND m.external_id = ?"
 )
 MEMBERS = Member.__table__.c
+CARDS = SrsCard.__table__.c
+POSTS = Post.__table__.c
+LOGS = ReviewLog.__table__.c
 
 
 async def ensure_member(
@@ -86,7 +90,7 @@ async def ensure_member(
         )
         row = await sql.one(_MEMBER, team_id, actor.user_ref)
         assert row is not None
-    member_id, display_name, timezone, schedule = row
+    member_id, display_name, timezone, schedule, dm_channel_ref = row
     changes: dict[str, str] = {}
     if actor.display_name and display_name != actor.display_name:
         changes["display_name"] = actor.display_name
@@ -97,7 +101,7 @@ async def ensure_member(
         await sql.rows(
             f"UPDATE members SET {assignments} WHERE id = ?", *changes.values(), member_id
         )
-    return MemberRef(member_id, timezone, schedule)
+    return MemberRef(member_id, timezone, schedule, dm_channel_ref)
 
 
 @dataclass(frozen=True)
@@ -208,21 +212,39 @@ async def shares_message(session: AsyncSession, post: Post) -> bool:
     return len(posts) > 1
 
 
-async def cards_for(session: AsyncSession, *, member_id: int) -> dict[str, SrsCard]:
-    rows = await session.scalars(select(SrsCard).where(SrsCard.member_id == member_id))
-    return {row.question_id: row for row in rows}
+async def review_dues(session: AsyncSession, *, member_id: int) -> dict[str, datetime]:
+    """When each question the member has reviewed is due again."""
+    sql = await Raw.of(session)
+    rows = await sql.rows(
+        "SELECT question_id, due FROM srs_cards WHERE member_id = ? AND reviews > 0", member_id
+    )
+    return {question_id: sql.load(CARDS.due, due) for question_id, due in rows}
 
 
 async def last_shown(
     session: AsyncSession, *, member_id: int, since: datetime
 ) -> dict[str, datetime]:
     """When each question was last sent to this member (DM posts only), since `since`."""
-    rows = await session.execute(
-        select(Post.question_id, func.max(Post.created_at))
-        .where(Post.member_id == member_id, Post.question_id.is_not(None), Post.created_at >= since)
-        .group_by(Post.question_id)
+    sql = await Raw.of(session)
+    rows = await sql.rows(
+        "SELECT question_id, max(created_at) FROM posts WHERE member_id = ? "
+        "AND question_id IS NOT NULL AND created_at >= ? GROUP BY question_id",
+        member_id,
+        sql.bind(POSTS.created_at, since),
     )
-    return {question_id: shown for question_id, shown in rows}
+    return {question_id: sql.load(POSTS.created_at, shown) for question_id, shown in rows}
+
+
+async def reviews_since(session: AsyncSession, *, member_id: int, since: datetime) -> int:
+    """How many reviews the member has made since `since` (replaced ones not counted)."""
+    sql = await Raw.of(session)
+    return await sql.value(
+        "SELECT count(id) FROM review_logs WHERE member_id = ? AND reviewed_at >= ? "
+        "AND superseded = ?",
+        member_id,
+        sql.bind(LOGS.reviewed_at, since),
+        sql.bind(LOGS.superseded, False),
+    )
 
 
 async def mark_sent(
