@@ -233,12 +233,11 @@ class Dispatcher:
         report = TickReport()
         report.inbound_recovered = await self.service.process_backlog()
         await self.service.prune_journal()
-        bank = BankView()  # the questions are read once a tick, when anything is due
-        while await self._run_channels(report, bank):
+        while await self._run_channels(report):
             pass
         statistics = OutboxStatistics(self.service.sessions) if self._postgres else None
         while True:
-            claimed = await self._claim_subscriptions(report, bank)
+            claimed = await self._claim_subscriptions(report)
             if not claimed:
                 break
             delivered = await self.service.outbox.send_claimed(claimed)
@@ -279,7 +278,7 @@ class Dispatcher:
 
     # ---- DM drills ------------------------------------------------------------------
 
-    async def _claim_subscriptions(self, report: TickReport, bank: BankView) -> list[OutgoingPost]:
+    async def _claim_subscriptions(self, report: TickReport) -> list[OutgoingPost]:
         """Claim one batch of due subscriptions: plan, insert posts, advance, all at once.
 
         This runs for every member every day, so it works in plain tuples and works out
@@ -305,7 +304,8 @@ class Dispatcher:
             rows = list(map(DueSubscription._make, result))
             if not rows:
                 return []
-            await bank.load(session)
+            # The questions, read again only when the bank in the database changed.
+            bank = await self.service.bank_view(session)
             planner = await Planner.load(
                 session,
                 service=self.service,
@@ -444,7 +444,7 @@ class Dispatcher:
 
     # ---- channel questions ----------------------------------------------------------
 
-    async def _run_channels(self, report: TickReport, bank: BankView) -> bool:
+    async def _run_channels(self, report: TickReport) -> bool:
         async with transaction(self.service.sessions) as session:
             now = self.service.clock.now()
             query = (
@@ -462,7 +462,7 @@ class Dispatcher:
             channels = list(await session.scalars(query))
             if not channels:
                 return False
-            pool = (await bank.load(session)).pool
+            pool = (await self.service.bank_view(session)).pool
             posts = []
             for channel in channels:
                 schedule = channel_schedule(channel)

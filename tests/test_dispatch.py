@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.dispatch import BankView
 from bot.domain.grades import Grade
 from bot.ports import PlatformError
 from bot.storage.database import transaction
@@ -209,7 +208,7 @@ async def test_a_restart_between_insert_and_send_posts_exactly_once(database_url
     first = await Harness.start(database_url=database_url, now=utc(2026, 11, 23, 7, 0))
     await first.command("drillbot subscribe", time="08:00", timezone="UTC", days="daily")
     first.clock.set(utc(2026, 11, 23, 8, 0))
-    ids = await first.app.dispatcher._claim_subscriptions(first.app.dispatcher.totals, BankView())
+    ids = await first.app.dispatcher._claim_subscriptions(first.app.dispatcher.totals)
     assert len(ids) == 4 and first.port.cards() == []  # inserted, then the process dies
     await first.close()
 

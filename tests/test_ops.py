@@ -906,7 +906,6 @@ async def test_the_only_sqlite_instance_takes_back_its_leases_at_start(tmp_path:
     from adapters.fake import FakeChatPort
     from bank.loader import load_files
     from bot.clock import FakeClock
-    from bot.dispatch import BankView
     from bot.ops.serving import ServeOptions, serving
     from tests.harness import PLATFORM, SMALL_BANK
 
@@ -918,9 +917,7 @@ async def test_the_only_sqlite_instance_takes_back_its_leases_at_start(tmp_path:
             "drillbot subscribe", user=f"m{index}", time="08:00", timezone="UTC", days="daily"
         )
     first.clock.set(due)
-    claimed = await first.app.dispatcher._claim_subscriptions(
-        first.app.dispatcher.totals, BankView()
-    )
+    claimed = await first.app.dispatcher._claim_subscriptions(first.app.dispatcher.totals)
     assert len(claimed) == 12 and first.port.cards() == []  # claimed, then killed
     await first.close()
 

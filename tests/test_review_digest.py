@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.dispatch import BankView
 from bot.domain.grades import Grade
 from bot.messages import AnswerReveal, QuestionCard, ReviewDigest
 from bot.storage.models import Grade as GradeRow
@@ -82,7 +81,7 @@ async def test_a_digest_cut_off_before_sending_is_sent_whole_after_a_restart(
     await six_reviews_due_tomorrow(first)
     await first.jump_through(utc(2026, 11, 23, 23, 0))
     first.clock.set(utc(2026, 11, 24, 9, 0))
-    jobs = await first.app.dispatcher._claim_subscriptions(first.app.dispatcher.totals, BankView())
+    jobs = await first.app.dispatcher._claim_subscriptions(first.app.dispatcher.totals)
     assert [type(job.message).__name__ for job in jobs] == [
         "QuestionCard",
         "ReviewDigest",
