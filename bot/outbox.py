@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +38,7 @@ from bot.ratelimit import UNLIMITED, RateLimiter
 from bot.storage.bulk import update_by_key
 from bot.storage.database import transaction
 from bot.storage.models import POST_IS_PENDING, Channel, Member, Post, Question
+from bot.storage.raw import Raw
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,33 @@ class DeliveryReport:
         sent = sum(1 for job in jobs if job.sent)
         failed = sum(1 for job in jobs if job.error and job.error.permanent)
         return cls(sent=sent, failed=failed, retrying=len(jobs) - sent - failed)
+
+
+class _ClaimedRow(NamedTuple):
+    id: int
+    key: str
+    position: int
+    kind: str
+    platform: str
+    channel_ref: str | None
+    member_id: int | None
+    question_id: str | None
+    heading: str
+    text: str | None
+    payload: dict | None
+
+
+class _Recipient(NamedTuple):
+    id: int
+    external_id: str
+    dm_channel_ref: str | None
+
+
+POSTS = Post.__table__.c
+
+
+def _marks(values: Sequence) -> str:
+    return ", ".join("?" * len(values))
 
 
 # What `question_face` reads of a question.
@@ -385,59 +413,48 @@ class Outbox:
         Plain column queries rather than ORM objects: a daily run claims hundreds of
         thousands of rows, and this is where the time goes.
         """
+        if not post_ids:
+            return []
         async with transaction(self._sessions) as session:
             now = self._clock.now()
-            query = (
-                select(
-                    Post.id,
-                    Post.key,
-                    Post.position,
-                    Post.kind,
-                    Post.platform,
-                    Post.channel_ref,
-                    Post.member_id,
-                    Post.question_id,
-                    Post.heading,
-                    Post.text,
-                    Post.payload,
+            sql = await Raw.of(session)
+            # The pending, unleased ones among them, locked (PostgreSQL) and leased.
+            posts = [
+                _ClaimedRow(*row[:-1], sql.load(POSTS.payload, row[-1]))
+                for row in await sql.rows(
+                    f"SELECT {', '.join(_ClaimedRow._fields)} FROM posts "
+                    f"WHERE id IN ({_marks(post_ids)}) AND status = 'pending' "
+                    "AND (lease_until IS NULL OR lease_until < ?) ORDER BY id"
+                    + (" FOR UPDATE SKIP LOCKED" if sql.postgres else ""),
+                    *post_ids,
+                    sql.bind(POSTS.lease_until, now),
                 )
-                .where(
-                    Post.id.in_(post_ids),
-                    POST_IS_PENDING,
-                    or_(Post.lease_until.is_(None), Post.lease_until < now),
-                )
-                .order_by(Post.id)
-            )
-            if self._postgres:
-                query = query.with_for_update(skip_locked=True)
-            posts = (await session.execute(query)).all()
+            ]
             if not posts:
                 return []
-            await session.execute(
-                update(Post)
-                .where(Post.id.in_([p.id for p in posts]))
-                .values(lease_until=now + self.policy.lease)
-                .execution_options(synchronize_session=False)
+            claimed = [p.id for p in posts]
+            await sql.rows(
+                f"UPDATE posts SET lease_until = ? WHERE id IN ({_marks(claimed)})",
+                sql.bind(POSTS.lease_until, now + self.policy.lease),
+                *claimed,
             )
             grouped = await _grouped_reviews(session, posts)
             faces = await load_faces(
                 session, {p.question_id for p in posts} | {g.question_id for g in grouped.values()}
             )
-            member_ids = {p.member_id for p in posts if p.member_id is not None}
-            members = (
-                {
-                    row.id: row
-                    for row in (
-                        await session.execute(
-                            select(Member.id, Member.external_id, Member.dm_channel_ref).where(
-                                Member.id.in_(member_ids)
-                            )
-                        )
-                    ).all()
-                }
-                if member_ids
-                else {}
-            )
+            member_ids = sorted({p.member_id for p in posts if p.member_id is not None})
+            members = {
+                row[0]: _Recipient(*row)
+                for row in (
+                    await sql.rows(
+                        "SELECT id, external_id, dm_channel_ref FROM members "
+                        f"WHERE id IN ({_marks(member_ids)})",
+                        *member_ids,
+                    )
+                    if member_ids
+                    else []
+                )
+            }
         jobs = []
         for post in posts:
             member = members.get(post.member_id)

@@ -54,10 +54,12 @@ from bot.storage.database import transaction
 from bot.storage.models import Post, Question
 from bot.storage.raw import Raw
 from bot.storage.repository import (
+    PostRef,
     ensure_member,
     ensure_team,
     find_posts_by_message,
     last_shown,
+    post_by_id,
     review_dues,
     reviews_since,
     shares_message,
@@ -663,7 +665,7 @@ class DrillService:
         """The card the event is about, and whether its message holds other cards too
         (a review digest: a reaction there cannot say which one it grades)."""
         if isinstance(event, ButtonPressed):
-            return await session.get(Post, event.post_id), False
+            return await post_by_id(session, event.post_id), False
         posts = await find_posts_by_message(
             session,
             platform=event.actor.platform,
@@ -673,8 +675,8 @@ class DrillService:
         )
         return (posts[0] if posts else None), len(posts) > 1
 
-    async def _visible_post(self, session: AsyncSession, who: Who, post_id: int) -> Post | None:
-        post = await session.get(Post, post_id)
+    async def _visible_post(self, session: AsyncSession, who: Who, post_id: int) -> PostRef | None:
+        post = await post_by_id(session, post_id)
         if post is None or post.question_id is None or not self._may_grade(post, who):
             return None
         return post
@@ -705,13 +707,18 @@ class DrillService:
             "their heading; /drill gets new ones."
         )
 
-    async def _reveal_message(self, session: AsyncSession, post: Post) -> AnswerReveal:
-        question = await session.get(Question, post.question_id)
-        data = question.data
+    async def _reveal_message(self, session: AsyncSession, post: PostRef) -> AnswerReveal:
+        # The bank in memory, or the database for a question since retired from it.
+        loaded = self.bank.get(post.question_id or "")
+        if loaded is not None:
+            data = loaded.model_dump(mode="json")
+        else:
+            question = await session.get(Question, post.question_id)
+            data = question.data
         rubric = data["rubric"]
         return AnswerReveal(
             post_id=post.id,
-            question_id=question.id,
+            question_id=data["id"],
             prompt=data["prompt"],
             answer=data["answer"],
             rubric={

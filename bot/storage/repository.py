@@ -178,6 +178,17 @@ class PostRef:
     status: str
 
 
+_POST_REF = (
+    "SELECT id, kind, platform, team_id, member_id, channel_ref, message_ref, question_id, "
+    "round_id, position, status FROM posts"
+)
+
+
+async def post_by_id(session: AsyncSession, post_id: int) -> PostRef | None:
+    row = await (await Raw.of(session)).one(f"{_POST_REF} WHERE id = ?", post_id)
+    return PostRef(*row) if row is not None else None
+
+
 async def find_posts_by_message(
     session: AsyncSession,
     *,
@@ -190,11 +201,7 @@ async def find_posts_by_message(
     sql = await Raw.of(session)
     where = "platform = ? AND message_ref = ?" + (" AND channel_ref = ?" if channel_ref else "")
     params = (platform, message_ref, *([channel_ref] if channel_ref else []))
-    rows = await sql.rows(
-        "SELECT id, kind, platform, team_id, member_id, channel_ref, message_ref, question_id, "
-        f"round_id, position, status FROM posts WHERE {where} ORDER BY id LIMIT {int(limit)}",
-        *params,
-    )
+    rows = await sql.rows(f"{_POST_REF} WHERE {where} ORDER BY id LIMIT {int(limit)}", *params)
     return [PostRef(*row) for row in rows]
 
 
