@@ -218,7 +218,9 @@ class Param:
     def usage(self) -> str:
         if self.keyword:
             return f"[{self.name}={self.type.name}]"
-        return f"<{self.name}>" if self.required else f"[{self.name}]"
+        # A choice reads as its choices (`on|off`), anything else by its name.
+        shown = self.type.name if isinstance(self.type, ChoiceType) else self.name
+        return f"<{shown}>" if self.required else f"[{shown}]"
 
 
 @dataclass(frozen=True)
@@ -354,7 +356,8 @@ def markdown_table(catalog: CommandCatalog) -> str:
     rows = ["| command | what it does | who |", "|---|---|---|"]
     for command in catalog:
         who = "admins" if command.admin_only else "everyone"
-        rows.append(f"| `{command.usage()}` | {command.help} | {who} |")
+        usage = command.usage().replace("|", "\\|")  # a pipe would end the table cell
+        rows.append(f"| `{usage}` | {command.help} | {who} |")
     return "\n".join(rows)
 
 
@@ -480,7 +483,7 @@ CORE_COMMANDS = CommandCatalog(
         Command(
             ("drillbot", "leaderboard"),
             "Show or hide yourself on the weekly leaderboard.",
-            (Param("visible", ChoiceType("on|off", ("on", "off")), "on or off", required=True),),
+            (Param("visible", ChoiceType("on|off", ("on", "off")), "on or off (none: show)"),),
         ),
         Command(
             ("drillbot", "forget-me"),

@@ -127,13 +127,15 @@ async def show_leaderboard(service, event: CommandInvoked, who, session: AsyncSe
 
 
 async def set_visibility(service, event: CommandInvoked, who, session: AsyncSession):
+    """`on` or `off`; with neither, what the setting is and how to change it."""
     member = await session.get(Member, who.member_id)
-    member.leaderboard_opt_out = event.args["visible"] == "off"
-    text = (
-        "You are hidden from the weekly leaderboard."
-        if member.leaderboard_opt_out
-        else "You are on the weekly leaderboard."
-    )
+    visible = event.args.get("visible")
+    if visible is not None:
+        member.leaderboard_opt_out = visible == "off"
+    if member.leaderboard_opt_out:
+        text = "You are hidden from the weekly leaderboard. Show yourself: /drillbot leaderboard on"
+    else:
+        text = "You are on the weekly leaderboard. Hide yourself: /drillbot leaderboard off"
     return service.reply_later(event, Text(text=text))
 
 

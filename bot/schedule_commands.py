@@ -54,8 +54,9 @@ def describe_subscription(subscription: Subscription | None) -> str:
         parts.append("fixed plan: back on days 3, 7, 14, 21 after first sight")
     lines = [f"*Daily drill*: {schedule.describe()}; {'; '.join(parts)}."]
     if subscription.paused_until == INDEFINITELY:
-        lines.append("Paused until you run /drillbot resume.")
-    elif subscription.paused_until is not None:
+        lines.append("Paused until you /drillbot resume.")
+        return "\n".join(lines)  # no next drill to show: none comes until then
+    if subscription.paused_until is not None:
         lines.append(f"Paused until {subscription.paused_until:%a %d %b %Y}.")
     lines.append(f"Next drill: {describe_run(subscription.next_run_at, subscription.timezone)}.")
     return "\n".join(lines)

@@ -497,7 +497,8 @@ class DrillService:
                 await self.reply(event, Text(text=summary))
             await self.outbox.send_claimed(jobs)
             if not event.conversation.is_dm:
-                await self.reply(event, Text(text=f"Sent you {len(jobs)} questions in a DM."))
+                sent = f"{len(jobs)} question{'s' if len(jobs) != 1 else ''}"
+                await self.reply(event, Text(text=f"Sent you {sent} in a DM."))
 
         return send
 
@@ -746,8 +747,10 @@ class DrillService:
         assert grade is not None
         if outcome.action == "unchanged":
             return Text(text=f"Card #{post.id} is already graded {grade.emoji} {grade.label}.")
-        verb = "changed to" if outcome.action == "changed" else "recorded:"
-        lines = [f"{grade.emoji} {grade.label} {verb} card #{post.id}."]
+        if outcome.action == "changed":
+            lines = [f"Card #{post.id} changed to {grade.emoji} {grade.label}."]
+        else:
+            lines = [f"{grade.emoji} {grade.label} recorded for card #{post.id}."]
         if outcome.next_due is not None:
             lines.append(f"Next review: {self._when(outcome.next_due)}.")
         if grade is Grade.NO and study:

@@ -48,9 +48,9 @@ def test_a_drill_session_from_piped_input(tmp_path: Path) -> None:
     assert re.search(r"\[DM\] ─+ card #1 · Drill 1/3 · new", out)
     assert re.search(r"(deep-learning|llm|ai-engineering|ml-system-design) · \w", out)
     assert "Q: " in out and "react 1 strong|lean|no" in out
-    assert "🟢 Strong Hire recorded: card #1" in out
+    assert "🟢 Strong Hire recorded for card #1" in out
     assert "Model answer:" in out and "🟡 Lean Hire:" in out
-    assert "🔴 No Hire recorded: card #2. Next review: tomorrow" in out
+    assert "🔴 No Hire recorded for card #2. Next review: tomorrow" in out
     assert "Card #3 is already graded 🟡 Lean Hire." in out
     assert "Removed your grade on card #1." in out
     assert "Traceback" not in result.stderr
@@ -205,4 +205,4 @@ def test_console_runs_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     result = drillbot("run", "--db", postgres_url, cwd=tmp_path, stdin="/drill 2\nreact 1 lean\n")
     assert result.returncode == 0, result.stderr
     assert card_numbers(result.stdout) == [1, 2]
-    assert "🟡 Lean Hire recorded: card #1" in result.stdout
+    assert "🟡 Lean Hire recorded for card #1" in result.stdout

@@ -154,7 +154,9 @@ async def test_pause_and_resume(harness: Harness) -> None:
     assert [p.key for p in await posts(harness)] == ["dm:1:2026-11-26:1"]
 
     await harness.command("drillbot pause")
-    assert "Paused until you run /drillbot resume" in harness.last_text()
+    assert "Paused until you /drillbot resume" in harness.last_text()
+    await harness.command("drillbot settings")
+    assert "Next drill" not in harness.last_text() and "9999" not in harness.last_text()
     await harness.run_until(utc(2026, 11, 28, 9, 0), step=timedelta(hours=1))
     assert len(await posts(harness)) == 1
     await harness.command("drillbot resume")

@@ -185,3 +185,18 @@ async def test_forget_me_asks_first_then_deletes_everything(harness: Harness) ->
     assert await harness.rows(Post) == []
     assert await harness.rows(Round) == []
     assert [m.external_id for m in await harness.rows(Member)] == []
+
+
+async def test_leaderboard_setting_without_an_argument_shows_it_and_how_to_change_it(
+    harness,
+) -> None:
+    await harness.command("drillbot leaderboard")
+    assert harness.last_text() == (
+        "You are on the weekly leaderboard. Hide yourself: /drillbot leaderboard off"
+    )
+    await harness.command("drillbot leaderboard", visible="off")
+    await harness.command("drillbot leaderboard")
+    assert harness.last_text().startswith("You are hidden from the weekly leaderboard.")
+    assert "/drillbot leaderboard <on|off>" not in harness.last_text()
+    usage = harness.service.catalog.get("drillbot leaderboard").usage()
+    assert usage == "/drillbot leaderboard [on|off]"

@@ -93,8 +93,9 @@ async def test_changing_a_grade_replaces_the_review_instead_of_adding_one(harnes
     ]
     events = await harness.rows(GradeEvent)
     assert [e.action for e in sorted(events, key=lambda x: x.id)] == ["add", "change"]
-    assert "changed to" in harness.port.texts()[-1]
-    assert "Study next" in harness.port.texts()[-1]
+    changed = harness.port.texts()[-1]
+    assert changed.startswith(f"Card #{card.post_id} changed to 🔴 No Hire.")
+    assert "Study next" in changed
 
 
 async def test_same_reaction_twice_changes_nothing(harness: Harness) -> None:

@@ -258,7 +258,7 @@ async def test_a_reaction_grades_and_a_retried_event_changes_nothing_twice(
     post_id = card_post_id(card)
     envelope = await react(world, card, "large_green_circle")
     assert await grades(world) == {(ANA, post_id): "strong"}
-    assert f"Strong Hire recorded: card #{post_id}" in world.dm_texts()[-1]
+    assert f"Strong Hire recorded for card #{post_id}" in world.dm_texts()[-1]
     messages = len(world.fake.posted())
 
     # Slack did not hear back in time and sends the same event again.
@@ -297,7 +297,7 @@ async def test_buttons_reveal_by_editing_the_dm_card_and_grade_like_reactions(
 
     await press(world, card, "lean")
     assert await grades(world) == {(ANA, post_id): "lean"}
-    assert f"Lean Hire recorded: card #{post_id}" in world.dm_texts()[-1]
+    assert f"Lean Hire recorded for card #{post_id}" in world.dm_texts()[-1]
 
 
 async def test_the_channel_question_reveals_privately_and_takes_everyones_grades(

@@ -37,8 +37,8 @@ async def run_console(
     interactive = stdin.isatty()
     if interactive:
         out.write(
-            f"drillbot console: {len(service.bank)} questions loaded. You are "
-            f"{actor.display_name} in a DM with drillbot. Type /help, or /drill to start.\n"
+            f"drillbot console: {len(service.bank)} questions loaded. This is your DM with "
+            f"drillbot, as {actor.display_name}. Type /help, or /drill to start.\n"
         )
     loop = asyncio.get_running_loop()
     while True:

@@ -92,11 +92,12 @@ def _reveal(reveal: AnswerReveal) -> str:
 def _leaderboard(view: LeaderboardView) -> str:
     lines = [view.title]
     if not view.rows:
-        lines.append("  (no completed mock rounds yet)")
+        lines.append("  (no completed mock rounds that week)")
     for row in view.rows:
         mean = "-" if row.mean_grade is None else f"{row.mean_grade:.2f}"
+        rounds = "round " if row.completed == 1 else "rounds"
         lines.append(
-            f"  {row.rank:>3}. {row.display_name:<24} {row.completed:>3} rounds"
+            f"  {row.rank:>3}. {row.display_name:<24} {row.completed:>3} {rounds}"
             f"  streak {row.streak_weeks}w  mean grade {mean}"
         )
     return "\n".join(lines)
