@@ -480,18 +480,11 @@ async def _simulate(
     report = await run_simulation(
         members=members, days=days, seed=seed, database_url=database_url, settings=settings
     )
-    data = report.as_dict()
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        for key, value in data.items():
-            if key == "coverage" and value:
-                value = (
-                    f"{value['seen_mean']} of {value['available']} questions seen a member "
-                    f"(least {value['seen_min']}, most {value['seen_max']})"
-                )
-            click.echo(f"{key:>18}: {value}")
-    if report.duplicates or report.missed or report.unexpected:
+        click.echo("\n".join(report.summary()))
+    if not report.passed:
         sys.exit(1)
 
 

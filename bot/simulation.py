@@ -17,7 +17,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -27,7 +26,7 @@ from bot.clock import FakeClock
 from bot.config import Settings, load_settings
 from bot.dispatch import BankView, subscription_schedule
 from bot.domain.grades import Grade
-from bot.domain.schedule import resolve_local
+from bot.domain.schedule import LocalSchedule, resolve_local
 from bot.domain.selection import Filters
 from bot.domain.weeks import shift_week, week_label
 from bot.events import Actor, ButtonPressed, CommandInvoked, Conversation, ReactionAdded
@@ -102,6 +101,49 @@ class SimulationReport:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def passed(self) -> bool:
+        return not (self.duplicates or self.missed or self.unexpected)
+
+    def summary(self) -> list[str]:
+        """The report as a person reads it, ending in PASS or FAIL."""
+        grades = self.grades
+        lines = [
+            f"Simulated {self.members} members for {self.days} days from {self.start[:10]} "
+            f"(seed {self.seed}) in {self.wall_seconds:g} s; zones: {', '.join(self.timezones)}.",
+            f"Daily drills: {self.dm_drills} sent for {self.scheduled_runs} scheduled runs; "
+            f"{self.missed} missed, {self.duplicates} cards sent twice, "
+            f"{self.unexpected} sent when none was due.",
+            f"Posts sent: {self.posts_sent}, {self.channel_questions} of them channel "
+            f"questions, over {self.ticks} ticks.",
+            f"Grades: {grades.get('strong', 0)} Strong, {grades.get('lean', 0)} Lean, "
+            f"{grades.get('no', 0)} No Hire; {self.cards_skipped} cards left ungraded.",
+            f"Mock rounds: {self.mock_rounds_started} started, {self.mock_rounds_completed} "
+            f"completed, {self.mock_rounds_expired} expired, {self.mock_rounds_abandoned} "
+            f"abandoned; {self.quickfire_rounds_completed} quick-fire rounds completed.",
+        ]
+        if self.coverage:
+            coverage = self.coverage
+            lines.append(
+                f"Coverage: {coverage['seen_mean']} of {coverage['available']} questions seen "
+                f"a member (least {coverage['seen_min']}, most {coverage['seen_max']})."
+            )
+        if self.leaderboard:
+            top = ", ".join(
+                f"{row['member']} {row['completed']}" for row in self.leaderboard["top"][:3]
+            )
+            lines.append(
+                f"Leaderboard {self.leaderboard['week']}: {top or 'no completed mock rounds'}."
+            )
+        if self.passed:
+            lines.append("PASS: every scheduled drill was sent, once.")
+        else:
+            lines.append(
+                f"FAIL: {self.missed} missed, {self.duplicates} sent twice, "
+                f"{self.unexpected} unexpected."
+            )
+        return lines
 
 
 async def simulate(
@@ -290,6 +332,23 @@ async def self_study(
         cards += [d for d in port.deliveries[mark:] if isinstance(d.message, QuestionCard)]
 
 
+def scheduled_days(
+    schedule: LocalSchedule, *, subscribed_at: datetime, start: datetime, end: datetime
+) -> list[date]:
+    """The local days whose run falls after the subscription and no later than `end`:
+    the simulation's last tick runs at `end` itself, so a run due at that instant is
+    sent and counts."""
+    first = start.astimezone(schedule.zone).date()
+    days = []
+    for offset in range((end - start).days + 2):
+        day = first + timedelta(days=offset)
+        if day.weekday() not in schedule.days:
+            continue
+        if subscribed_at < resolve_local(day, schedule.local_time, schedule.zone) <= end:
+            days.append(day)
+    return days
+
+
 async def _check(
     app, port: FakeChatPort, report: SimulationReport, *, start: datetime, end: datetime
 ) -> None:
@@ -311,17 +370,16 @@ async def _check(
     report.coverage = await _coverage(app, posts, [s for s, _ in subscriptions])
     report.dm_drills = len(actual)
     report.channel_questions = sum(1 for p in posts if p.kind == "channel")
-    expected: set[tuple[int, str]] = set()
-    for subscription, member in subscriptions:
-        schedule = subscription_schedule(subscription)
-        first = start.astimezone(ZoneInfo(subscription.timezone)).date()
-        for offset in range((end - start).days + 2):
-            day: date = first + timedelta(days=offset)
-            if day.weekday() not in schedule.days:
-                continue
-            run = resolve_local(day, schedule.local_time, schedule.zone)
-            if subscription.created_at < run < end:
-                expected.add((member.id, day.isoformat()))
+    expected = {
+        (member.id, day.isoformat())
+        for subscription, member in subscriptions
+        for day in scheduled_days(
+            subscription_schedule(subscription),
+            subscribed_at=subscription.created_at,
+            start=start,
+            end=end,
+        )
+    }
     report.scheduled_runs = len(expected)
     report.missed = len(expected - actual)
     report.unexpected = len(actual - expected)

@@ -495,3 +495,20 @@ def test_operations_doc_covers_deployments_coordination_backups_and_every_metric
     assert len(exported) == 8
     for name in exported:
         assert f"`{name}`" in docs, f"docs/operations.md does not describe {name}"
+
+
+def test_git_ignores_every_file_make_run_leaves_behind() -> None:
+    """`make run` writes drillbot.db, its write-ahead log and its instance lock; none of
+    them may show up as a change to commit."""
+    root = Path(__file__).parents[1]
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    names = ["drillbot.db", "drillbot.db-wal", "drillbot.db-shm", "drillbot.db.lock"]
+    result = subprocess.run(
+        ["git", "check-ignore", "--no-index", *names],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.stdout.split() == names

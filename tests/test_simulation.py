@@ -14,6 +14,28 @@ def test_the_readable_summary_shows_coverage(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "of 276 questions seen a member (least" in result.stdout
+    assert result.stdout.splitlines()[-1] == "PASS: every scheduled drill was sent, once."
+    assert "{" not in result.stdout  # sentences, not dict printouts (JSON is --json)
+
+
+def test_a_run_due_at_the_last_tick_is_expected() -> None:
+    """The simulation's last tick runs at its end instant, so a run due exactly then (09:00
+    in Tokyo is 00:00 UTC) is sent, and must not be reported as unexpected."""
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from bot.domain.schedule import LocalSchedule
+    from bot.simulation import scheduled_days
+
+    start = datetime(2026, 10, 19, tzinfo=UTC)
+    end = datetime(2026, 11, 9, tzinfo=UTC)  # 21 days later, 09:00 in Tokyo
+    tokyo = LocalSchedule(time(9, 0), "Asia/Tokyo", tuple(range(7)))
+    days = scheduled_days(tokyo, subscribed_at=start, start=start, end=end)
+    assert days[0] == date(2026, 10, 20)  # 19 Oct's run was at 00:00 UTC, not after it
+    assert days[-1] == date(2026, 11, 9) and len(days) == 21
+    earlier = scheduled_days(
+        tokyo, subscribed_at=start, start=start, end=end - timedelta(seconds=1)
+    )
+    assert earlier[-1] == date(2026, 11, 8)
 
 
 def test_a_simulated_fortnight_sends_every_run_once(tmp_path: Path) -> None:
