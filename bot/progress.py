@@ -109,6 +109,9 @@ async def leaderboard(session: AsyncSession, *, team_id: int, week: str, timezon
     return Board(team_id=team_id, week=week, standings=standings)
 
 
+HIDDEN_TEXT = "You are hidden from the weekly leaderboard. Show yourself: /drillbot leaderboard on"
+
+
 async def show_leaderboard(service, event: CommandInvoked, who, session: AsyncSession):
     team = await session.get(Team, who.team_id)
     week = resolve_week(
@@ -116,12 +119,16 @@ async def show_leaderboard(service, event: CommandInvoked, who, session: AsyncSe
     )
     board = await leaderboard(session, team_id=team.id, week=week, timezone=team.timezone)
     view, image = board.view(team.name), board.chart()
+    member = await session.get(Member, who.member_id)
+    hidden = member is not None and member.leaderboard_opt_out
 
     async def send() -> None:
         await service.reply(event, view)
         if board.standings:
             port = service.ports[event.actor.platform]
             await port.upload_image(channel_ref=event.conversation.channel_ref, image=image)
+        if hidden:
+            await service.reply(event, Text(text=HIDDEN_TEXT))
 
     return send
 
@@ -133,7 +140,7 @@ async def set_visibility(service, event: CommandInvoked, who, session: AsyncSess
     if visible is not None:
         member.leaderboard_opt_out = visible == "off"
     if member.leaderboard_opt_out:
-        text = "You are hidden from the weekly leaderboard. Show yourself: /drillbot leaderboard on"
+        text = HIDDEN_TEXT
     else:
         text = "You are on the weekly leaderboard. Hide yourself: /drillbot leaderboard off"
     return service.reply_later(event, Text(text=text))

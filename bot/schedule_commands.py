@@ -108,8 +108,13 @@ async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
         session.add(subscription)
     if args.get("time") is not None:
         subscription.local_time = f"{args['time']:%H:%M}"
+    zone_changed = False
     if args.get("timezone"):
         subscription.timezone = args["timezone"]
+        # The zone every time drillbot shows this member is in (rounds, settings).
+        member = await session.get(Member, who.member_id)
+        zone_changed = member.timezone != args["timezone"]
+        member.timezone = args["timezone"]
     if args.get("days"):
         subscription.days = encode_days(args["days"])
     if args.get("quickfire") is not None:
@@ -136,9 +141,10 @@ async def subscribe(service, event: CommandInvoked, who, session: AsyncSession):
     await _clear_unreachable(session, who.member_id)
     await session.flush()
     plan = await plan_lines(service, session, subscription)
-    return service.reply_later(
-        event, Text(text="\n".join(["Subscribed.", describe_subscription(subscription), *plan]))
-    )
+    lines = ["Subscribed.", describe_subscription(subscription), *plan]
+    if zone_changed:
+        lines.append(f"Your timezone is now {args['timezone']}: drillbot shows you times in it.")
+    return service.reply_later(event, Text(text="\n".join(lines)))
 
 
 async def pause(service, event: CommandInvoked, who, session: AsyncSession):
@@ -200,7 +206,10 @@ async def show_settings(service, event: CommandInvoked, who, session: AsyncSessi
     lines = [describe_subscription(subscription)]
     if subscription is not None and subscription.active:
         lines += await plan_lines(service, session, subscription)
-    lines.append(f"Your timezone: {who.timezone}.")
+    lines.append(
+        f"Your timezone: {who.timezone} (the times drillbot shows you are in it; "
+        "/drillbot subscribe with a zone changes it)."
+    )
     if not event.conversation.is_dm:
         lines.append(describe_channel(await _channel(session, who, event, create=False)))
     return service.reply_later(event, Text(text="\n".join(lines)))

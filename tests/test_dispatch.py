@@ -41,6 +41,22 @@ async def test_subscribe_shows_the_next_run_in_local_time_and_utc(harness: Harne
     assert "Next drill: Mon 23 Nov 09:15 EST" in harness.last_text()
 
 
+async def test_a_zone_given_to_subscribe_becomes_the_zone_times_are_shown_in(
+    harness: Harness,
+) -> None:
+    await harness.command("drillbot settings")
+    assert "Your timezone: UTC" in harness.last_text()
+    await harness.command(
+        "drillbot subscribe", time="07:45", timezone="Europe/Berlin", days="weekdays"
+    )
+    assert "Your timezone is now Europe/Berlin" in harness.last_text()
+    await harness.command("drillbot settings")
+    assert "Your timezone: Europe/Berlin (the times drillbot shows you" in harness.last_text()
+    await harness.command("mock")  # started at 08:00 UTC: 09:00 in Berlin
+    intro = next(t for t in harness.port.texts() if t.startswith("*Mock interview"))
+    assert " CET)" in intro and " UTC)" not in intro
+
+
 async def test_the_daily_drill_arrives_at_local_time_once(harness: Harness) -> None:
     await harness.command(
         "drillbot subscribe", time="08:30", timezone="Europe/Berlin", days="daily"

@@ -197,6 +197,8 @@ async def test_leaderboard_setting_without_an_argument_shows_it_and_how_to_chang
     await harness.command("drillbot leaderboard", visible="off")
     await harness.command("drillbot leaderboard")
     assert harness.last_text().startswith("You are hidden from the weekly leaderboard.")
+    await harness.command("leaderboard")  # the board itself says so too
+    assert harness.last_text().startswith("You are hidden from the weekly leaderboard.")
     assert "/drillbot leaderboard <on|off>" not in harness.last_text()
     usage = harness.service.catalog.get("drillbot leaderboard").usage()
     assert usage == "/drillbot leaderboard [on|off]"

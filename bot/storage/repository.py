@@ -94,7 +94,9 @@ async def ensure_member(
     changes: dict[str, str] = {}
     if actor.display_name and display_name != actor.display_name:
         changes["display_name"] = actor.display_name
-    if actor.timezone and timezone != actor.timezone:
+    if actor.timezone and timezone is None:
+        # The platform's zone (a Slack profile's) at first sight; after that the
+        # member's own choice (/drillbot subscribe with a zone) stands.
         changes["timezone"] = timezone = actor.timezone
     if changes:
         assignments = ", ".join(f"{name} = ?" for name in changes)
