@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +38,10 @@ MOCK_SLOTS: tuple[tuple[tuple[str, ...], int], ...] = (
 )
 MOCK_WINDOW = timedelta(minutes=45)
 MOCK_REMINDER_AFTER = timedelta(minutes=30)
-QUICKFIRE_SECONDS_PER_CARD = 15  # 20 cards in 5 minutes, scaled for other counts
+# One rule, said the same in /help, the round's intro and every card: 30 s a card, so
+# the round has 30 s for each of its cards; a warning comes a minute before the end.
+QUICKFIRE_SECONDS_PER_CARD = 30
+QUICKFIRE_WARNING = timedelta(minutes=1)
 RECENT = timedelta(days=7)
 
 
@@ -225,9 +228,9 @@ async def start_quickfire(service, event: CommandInvoked, who, session: AsyncSes
     await session.flush()
     post = await _quickfire_card(session, round_, who.actor.platform, position=1, now=now)
     intro = (
-        f"*Quick-fire: {len(picked)} questions, {_duration(budget)} in all* "
-        f"({QUICKFIRE_SECONDS_PER_CARD * 2} s a card at most). Answer fast, grade, and "
-        "the next card comes."
+        f"*Quick-fire: {len(picked)} questions, {QUICKFIRE_SECONDS_PER_CARD} s a card, "
+        f"{_duration(budget)} in all.* Answer fast, grade, and the next card comes; a "
+        "warning comes a minute before the end."
     )
     return _start_sender(service, event, intro, [post.id])
 
@@ -248,7 +251,7 @@ async def _quickfire_card(
             question_id=round_.question_ids[position - 1],
             position=position,
             round_id=round_.id,
-            heading=f"Quick-fire {position}/{total} · 30 s",
+            heading=f"Quick-fire {position}/{total} · {QUICKFIRE_SECONDS_PER_CARD} s",
             status="pending",
             not_before=now,
             created_at=now,
@@ -456,7 +459,8 @@ async def _summary(session: AsyncSession, round_: Round) -> str:
 
 
 async def maintain(service) -> int:
-    """Remind once at 30 minutes; close rounds whose time is up. Returns rounds closed."""
+    """Remind once: a mock round at 30 minutes, a quick-fire round a minute before its
+    end; close rounds whose time is up. Returns rounds closed."""
     closed = 0
     async with transaction(service.sessions) as session:
         now = service.clock.now()
@@ -470,9 +474,14 @@ async def maintain(service) -> int:
             select(Round)
             .where(
                 Round.status == "active",
-                Round.kind == "mock",
                 Round.reminded_at.is_(None),
-                Round.started_at <= now - service.round_settings.reminder_after,
+                or_(
+                    and_(
+                        Round.kind == "mock",
+                        Round.started_at <= now - service.round_settings.reminder_after,
+                    ),
+                    and_(Round.kind == "quickfire", Round.deadline <= now + QUICKFIRE_WARNING),
+                ),
             )
             .limit(500)
         )
@@ -487,13 +496,13 @@ async def maintain(service) -> int:
             member = await session.get(Member, round_.member_id)
             await queue_notice(
                 session,
-                key=f"mock-reminder:{round_.id}",
+                key=f"{round_.kind}-reminder:{round_.id}",
                 platform=member.platform,
                 team_id=round_.team_id,
                 member_id=round_.member_id,
                 now=now,
                 text=(
-                    f"⏰ {_duration(round_.deadline - now)} left in your mock round: "
+                    f"⏰ {_duration(round_.deadline - now)} left in your {_kind(round_)}: "
                     f"{left} question{'s' if left != 1 else ''} still ungraded."
                 ),
             )

@@ -144,7 +144,10 @@ async def test_mock_rounds_lean_on_weak_topics(team: Harness) -> None:
 async def test_quickfire_moves_to_the_next_card_on_each_grade(team: Harness) -> None:
     await team.command("quickfire", n=3)
     assert len(team.port.cards()) == 1
-    assert "3 questions, 45 s in all" in next(t for t in team.port.texts() if "Quick-fire" in t)
+    intro = next(t for t in team.port.texts() if "Quick-fire" in t)
+    assert "3 questions, 30 s a card, 1 min 30 s in all" in intro  # one rule everywhere
+    assert team.port.cards()[-1].heading == "Quick-fire 1/3 · 30 s"
+    assert "30 s each" in team.service.catalog.get("quickfire").help
     for expected in (2, 3):
         card = team.port.cards()[-1]
         team.clock.advance(timedelta(seconds=10))
@@ -154,10 +157,24 @@ async def test_quickfire_moves_to_the_next_card_on_each_grade(team: Harness) -> 
     last = team.port.cards()[-1]
     await team.react(team.port.delivery_of_card(last.post_id).message_ref, Grade.STRONG)
     summary = team.port.texts()[-1]
-    assert summary.startswith("*Quick-fire round complete*: 3/3 graded in 20 s of 45 s.")
+    assert summary.startswith("*Quick-fire round complete*: 3/3 graded in 20 s of 1 min 30 s.")
     assert "🟢 1 · 🟡 2 · 🔴 0" in summary
     assert {c.level for c in team.port.cards()} == {"quickfire"}
     assert await team.rows(RoundWeek) == []  # quick-fire rounds are not mock rounds
+
+
+async def test_a_quickfire_round_warns_a_minute_before_its_end(team: Harness) -> None:
+    await team.command("quickfire", n=4)  # 2 minutes
+    team.clock.advance(timedelta(seconds=30))
+    await team.tick()
+    assert not any(t.startswith("⏰") for t in team.port.texts())
+    team.clock.advance(timedelta(seconds=40))  # 50 s left
+    await team.tick()
+    warnings = [t for t in team.port.texts() if t.startswith("⏰")]
+    assert warnings == ["⏰ 50 s left in your quick-fire round: 4 questions still ungraded."]
+    team.clock.advance(timedelta(seconds=20))
+    await team.tick()
+    assert len([t for t in team.port.texts() if t.startswith("⏰")]) == 1  # once
 
 
 async def test_mock_for_a_company_prefers_its_questions(team: Harness) -> None:
