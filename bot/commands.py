@@ -11,8 +11,9 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time
+from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from bank.schema import LEVELS, TRACKS
 from bot.srs import SCHEDULES
@@ -20,6 +21,15 @@ from bot.srs import SCHEDULES
 
 class UsageError(ValueError):
     """What a member typed does not fit a command; the message says how to fix it."""
+
+
+ECHO_LIMIT = 40  # characters of a bad argument repeated back
+
+
+def echo(text: str) -> str:
+    """A bad argument as an error message quotes it: cut short, so a pasted essay is not
+    sent back whole."""
+    return repr(text if len(text) <= ECHO_LIMIT else text[:ECHO_LIMIT] + "…")
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class IntType(ParamType):
 
     def parse(self, text: str) -> int:
         if not re.fullmatch(r"[+-]?\d+", text.strip()):
-            raise ValueError(f"expected a whole number, got {text!r}")
+            raise ValueError(f"expected a whole number, got {echo(text)}")
         value = int(text)
         if not self.minimum <= value <= self.maximum:
             raise ValueError(f"must be between {self.minimum} and {self.maximum}, got {value}")
@@ -59,7 +69,7 @@ class WordType(ParamType):
 
     def parse(self, text: str) -> str:
         if not re.fullmatch(self.pattern, text):
-            raise ValueError(f"{text!r} is not a valid {self.name}")
+            raise ValueError(f"{echo(text)} is not a valid {self.name}")
         return text
 
 
@@ -70,30 +80,57 @@ class ChoiceType(ParamType):
     def parse(self, text: str) -> str:
         value = text.strip().lower()
         if value not in self.choices:
-            raise ValueError(f"expected one of {', '.join(self.choices)}, got {text!r}")
+            raise ValueError(f"expected one of {', '.join(self.choices)}, got {echo(text)}")
         return value
 
 
 @dataclass(frozen=True)
 class LocalTimeType(ParamType):
+    """24-hour `08:30`, or `7am`, `7:30pm`, `12pm` (noon), `12am` (midnight)."""
+
     def parse(self, text: str) -> time:
-        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", text.strip())
-        if not match:
-            raise ValueError(f"expected a time like 08:30, got {text!r}")
-        return time(int(match[1]), int(match[2]))
+        value = text.strip().lower()
+        match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value)
+        if match:
+            return time(int(match[1]), int(match[2]))
+        match = re.fullmatch(r"(1[0-2]|0?[1-9])(?::([0-5]\d))?\s*([ap])\.?m\.?", value)
+        if match:
+            hour = int(match[1]) % 12 + (12 if match[3] == "p" else 0)
+            return time(hour, int(match[2] or 0))
+        raise ValueError(f"expected a time like 08:30 or 7am, got {echo(text)}")
 
 
 @dataclass(frozen=True)
 class TimeZoneType(ParamType):
     def parse(self, text: str) -> str:
         name = text.strip()
-        if "/" not in name and name.upper() != "UTC":
-            raise ValueError(f"expected a timezone like Europe/Berlin, got {text!r}")
+        if name.upper() == "UTC":
+            return "UTC"
         try:
-            ZoneInfo(name)
+            if "/" in name:
+                ZoneInfo(name)
+                return name
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {text!r} (try Europe/Berlin or UTC)") from None
-        return name
+            pass
+        guesses = zone_guesses(name)
+        if guesses:
+            raise ValueError(f"unknown timezone {echo(text)}; did you mean {' or '.join(guesses)}?")
+        raise ValueError(f"unknown timezone {echo(text)} (write one like Europe/Berlin, or UTC)")
+
+
+def zone_guesses(text: str, *, limit: int = 3) -> list[str]:
+    """IANA zones whose city is what was typed (`berlin`, `new york`, `sao_paulo`)."""
+    wanted = text.strip().lower().replace(" ", "_").rsplit("/", 1)[-1]
+    if not wanted:
+        return []
+    return sorted(zone for zone in _zone_names() if zone.rsplit("/", 1)[-1].lower() == wanted)[
+        :limit
+    ]
+
+
+@lru_cache(maxsize=1)
+def _zone_names() -> frozenset[str]:
+    return frozenset(zone for zone in available_timezones() if "/" in zone)
 
 
 @dataclass(frozen=True)
@@ -102,7 +139,7 @@ class DateType(ParamType):
         try:
             return date.fromisoformat(text.strip())
         except ValueError:
-            raise ValueError(f"expected a date like 2026-12-01, got {text!r}") from None
+            raise ValueError(f"expected a date like 2026-12-01, got {echo(text)}") from None
 
 
 WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -127,7 +164,7 @@ class WeekdaysType(ParamType):
             if "-" in part:
                 start, _, end = part.partition("-")
                 if start not in WEEKDAY_NAMES or end not in WEEKDAY_NAMES:
-                    raise ValueError(f"expected days like mon-fri, got {text!r}")
+                    raise ValueError(f"expected days like mon-fri, got {echo(text)}")
                 first, last = WEEKDAY_NAMES.index(start), WEEKDAY_NAMES.index(end)
                 span = (
                     range(first, last + 1)
@@ -138,7 +175,7 @@ class WeekdaysType(ParamType):
             elif part in WEEKDAY_NAMES:
                 days.add(WEEKDAY_NAMES.index(part))
             else:
-                raise ValueError(f"expected days like mon-fri or weekdays, got {text!r}")
+                raise ValueError(f"expected days like mon-fri or weekdays, got {echo(text)}")
         return tuple(sorted(days))
 
 
@@ -152,7 +189,7 @@ class WeekType(ParamType):
             return value.lower()
         match = re.fullmatch(r"(\d{4})-?[Ww](\d{1,2})", value)
         if not match or not 1 <= int(match[2]) <= 53:
-            raise ValueError(f"expected this, last or a week like 2026-W47, got {text!r}")
+            raise ValueError(f"expected this, last or a week like 2026-W47, got {echo(text)}")
         return f"{match[1]}-W{int(match[2]):02d}"
 
 
@@ -277,7 +314,7 @@ class Command:
 
     def _next_positional(self, pending: list[Param], token: str) -> Param:
         if not pending:
-            raise UsageError(f"unexpected {token!r}. Usage: {self.usage()}")
+            raise UsageError(f"unexpected {echo(token)}. Usage: {self.usage()}")
         for param in pending:
             if param.required or param.type.accepts(token):
                 return param
@@ -287,7 +324,8 @@ class Command:
         try:
             return param.type.parse(raw)
         except ValueError as error:
-            raise UsageError(f"{param.name}: {error}. Usage: {self.usage()}") from None
+            stop = " " if str(error).endswith("?") else ". "
+            raise UsageError(f"{param.name}: {error}{stop}Usage: {self.usage()}") from None
 
 
 class CommandCatalog:
@@ -337,8 +375,10 @@ class CommandCatalog:
             names = ", ".join(
                 " ".join(command.path[1:]) for command in group if len(command.path) > 1
             )
-            return f"unknown /{words[0]} subcommand {' '.join(words[1:2])!r}; try one of: {names}"
-        return f"unknown command /{words[0]}; type /help to see every command"
+            return (
+                f"unknown /{words[0]} subcommand {echo(' '.join(words[1:2]))}; try one of: {names}"
+            )
+        return f"unknown command /{echo(words[0])[1:-1]}; type /help to see every command"
 
 
 def help_text(catalog: CommandCatalog, *, include_admin: bool = True) -> str:
@@ -369,7 +409,7 @@ CORE_COMMANDS = CommandCatalog(
         ),
         Command(
             ("drill",),
-            "Get a few questions now, chosen by spaced repetition.",
+            "Get 1 to 10 questions now (3 unless you say), chosen by spaced repetition.",
             (
                 Param("count", IntType("count", 1, 10), "how many questions (1-10)", default=3),
                 Param("track", ChoiceType("track", TRACKS), "only this track", keyword=True),

@@ -133,3 +133,32 @@ def test_catalog_refuses_two_commands_with_one_name() -> None:
 
 def test_date_type_reads_iso_dates() -> None:
     assert DateType("date").parse("2026-12-01") == date(2026, 12, 1)
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [("7am", time(7, 0)), ("7:30pm", time(19, 30)), ("12pm", time(12, 0)), ("12am", time(0, 0))],
+)
+def test_times_are_read_the_way_people_write_them(typed: str, expected: time) -> None:
+    _, args = CORE_COMMANDS.parse_line(f"/drillbot subscribe {typed} UTC")
+    assert args["time"] == expected
+
+
+def test_a_city_alone_gets_its_zone_suggested() -> None:
+    with pytest.raises(UsageError, match=r"did you mean Europe/Berlin\? Usage:"):
+        CORE_COMMANDS.parse_line("/drillbot subscribe 07:45 berlin")
+    with pytest.raises(UsageError, match="did you mean America/New_York"):
+        CORE_COMMANDS.parse_line("/drillbot subscribe 07:45 new_york")
+
+
+def test_a_long_bad_argument_is_not_echoed_back_whole() -> None:
+    with pytest.raises(UsageError) as error:
+        CORE_COMMANDS.parse_line("/drill " + "x" * 5000)
+    assert len(str(error.value)) < 200 and "x" * 40 + "…" in str(error.value)
+    with pytest.raises(UsageError) as error:
+        CORE_COMMANDS.parse_line("/" + "y" * 5000)
+    assert len(str(error.value)) < 200
+
+
+def test_drill_help_names_its_limit() -> None:
+    assert "1 to 10" in CORE_COMMANDS.get("drill").help

@@ -326,3 +326,9 @@ def test_users_info_gives_name_timezone_and_admin() -> None:
     enriched = with_profile(command, Profile(display_name="Ana", timezone="Asia/Tokyo"))
     assert enriched.actor.timezone == "Asia/Tokyo" and enriched.actor.display_name == "Ana"
     assert with_profile(command, None) is command
+
+
+def test_a_long_unknown_subcommand_is_not_echoed_back_whole() -> None:
+    with pytest.raises(UsageError) as error:
+        parse_command_text("z" * 3000)
+    assert "z" * 40 + "…" in str(error.value) and len(str(error.value)) < 400

@@ -26,7 +26,7 @@ from adapters.slack.render import (
     parse_card_action,
     slack_words,
 )
-from bot.commands import CORE_COMMANDS, Command, CommandCatalog, UsageError
+from bot.commands import CORE_COMMANDS, Command, CommandCatalog, UsageError, echo
 from bot.config import Settings
 from bot.domain.grades import Grade, GradeVocabulary
 from bot.events import (
@@ -169,7 +169,7 @@ def _unknown(word: str, catalog: CommandCatalog) -> str:
         if words and words[0] not in names:
             names.append(words[0])
     return (
-        f"unknown {SLASH_COMMAND} subcommand {word!r}. Try one of: {', '.join(names)}; "
+        f"unknown {SLASH_COMMAND} subcommand {echo(word)}. Try one of: {', '.join(names)}; "
         f"`{SLASH_COMMAND} help` explains each."
     )
 
