@@ -190,14 +190,20 @@ async def _run(
         return
     from adapters.console.app import run_console
     from adapters.console.port import ConsolePort
+    from bot.clock import ShiftedClock
 
     port = ConsolePort(
         out=sys.stdout, channel=settings.console.channel, charts_dir=settings.console.charts_dir
     )
     # The console is a terminal session: Ctrl-C ends it as in any program.
     console_options = replace(options, signals=())
-    async with serving(settings, ports={"console": port}, options=console_options) as running:
-        await running.until_stopped(run_console(running.app.service))
+    clock = ShiftedClock()  # /clock moves it forward
+    async with serving(
+        settings, ports={"console": port}, options=console_options, clock=clock
+    ) as running:
+        await running.until_stopped(
+            run_console(running.app.service, clock=clock, dispatcher=running.app.dispatcher)
+        )
 
 
 @main.group()

@@ -29,3 +29,20 @@ class FakeClock:
         if when.tzinfo is None:
             raise ValueError("FakeClock needs timezone-aware times")
         self._now = when.astimezone(UTC)
+
+
+class ShiftedClock:
+    """The real clock moved forward by hand: the console's, so a newcomer can see
+    tomorrow's drill and next Monday's leaderboard without waiting for them. It only
+    moves forward, as the schedule expects."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
+
+    def set(self, when: datetime) -> None:
+        if when.tzinfo is None:
+            raise ValueError("ShiftedClock needs timezone-aware times")
+        self._offset += max(timedelta(0), when - self.now())

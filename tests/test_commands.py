@@ -162,3 +162,23 @@ def test_a_long_bad_argument_is_not_echoed_back_whole() -> None:
 
 def test_drill_help_names_its_limit() -> None:
     assert "1 to 10" in CORE_COMMANDS.get("drill").help
+
+
+def test_console_clock_targets() -> None:
+    from datetime import UTC, datetime
+
+    from adapters.console.translate import clock_target
+
+    tuesday = datetime(2026, 12, 8, 1, 27, tzinfo=UTC)
+    assert clock_target("+1d", now=tuesday, timezone="UTC") == datetime(
+        2026, 12, 9, 1, 27, tzinfo=UTC
+    )
+    assert clock_target("+1d3h", now=tuesday, timezone="UTC") == datetime(
+        2026, 12, 9, 4, 27, tzinfo=UTC
+    )
+    monday = clock_target("monday 09:00", now=tuesday, timezone="Europe/Berlin")
+    assert monday == datetime(2026, 12, 14, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
+    assert clock_target("tomorrow", now=tuesday, timezone="UTC").hour == 9
+    for bad in ("+", "+2x", "yesterday", "monday 25:00"):
+        with pytest.raises(UsageError):
+            clock_target(bad, now=tuesday, timezone="UTC")

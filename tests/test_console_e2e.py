@@ -206,3 +206,18 @@ def test_console_runs_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert card_numbers(result.stdout) == [1, 2]
     assert "🟡 Lean Hire recorded for card #1" in result.stdout
+
+
+def test_the_clock_command_brings_tomorrows_drill_now(tmp_path: Path) -> None:
+    """A newcomer sees the daily drill within a minute of `make run`, not tomorrow."""
+    script = "/drillbot subscribe 08:00 UTC daily\n/clock\n/clock +1d\n/clock +2x\n/quit\n"
+    result = drillbot("run", cwd=tmp_path, stdin=script)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert re.search(r"Console time: \w{3} \d{2} \w{3} \d{2}:\d{2} UTC\. Move it with", out)
+    assert re.search(r"card #1 · Daily drill 1/4", out) and "Daily drill 4/4" in out
+    assert "Console time is now" in out
+    assert "⚠ usage: /clock [+1d | +3h" in out
+    db = tmp_path / "drillbot.db"
+    assert query(db, "select count(*) from posts where kind = 'dm' and status = 'sent'") == [(4,)]

@@ -13,8 +13,17 @@ import uuid
 from typing import TextIO
 
 from adapters.console.render import render
-from adapters.console.translate import CONSOLE_HELP, Quit, SwitchPlace, translate
+from adapters.console.translate import (
+    CONSOLE_HELP,
+    MoveClock,
+    Quit,
+    SwitchPlace,
+    clock_target,
+    translate,
+)
+from bot.clock import ShiftedClock
 from bot.commands import UsageError
+from bot.dispatch import Dispatcher
 from bot.domain.grades import GradeVocabulary
 from bot.events import CommandInvoked, Conversation
 from bot.messages import Text
@@ -23,9 +32,19 @@ from bot.service import DrillService, console_actor
 logger = logging.getLogger(__name__)
 
 
+# How many scheduled runs one /clock jump delivers at most (a year of daily drills).
+MAX_RUNS_PER_JUMP = 10_000
+
+
 async def run_console(
-    service: DrillService, *, stdin: TextIO | None = None, out: TextIO | None = None
+    service: DrillService,
+    *,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
+    clock: ShiftedClock | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> None:
+    """`clock` and `dispatcher` make /clock work (drillbot run gives them)."""
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     settings = service.settings
@@ -65,6 +84,14 @@ async def run_console(
             continue
         if isinstance(event, Quit):
             break
+        if isinstance(event, MoveClock):
+            zone = actor.timezone or settings.team.timezone
+            try:
+                text = await _move_clock(event.spec, clock, dispatcher, timezone=zone)
+            except UsageError as error:
+                text = f"⚠ {error}"
+            _print(out, Text(text=text))
+            continue
         if isinstance(event, SwitchPlace):
             conversation = channel if event.to_channel else dm
             where = f"#{channel.channel_ref}" if event.to_channel else "your DM"
@@ -75,6 +102,35 @@ async def run_console(
             _print(out, Text(text=CONSOLE_HELP))
     if interactive:
         out.write("bye\n")
+
+
+async def _move_clock(
+    spec: str, clock: ShiftedClock | None, dispatcher: Dispatcher | None, *, timezone: str
+) -> str:
+    """Show the console's time, or move it to `spec`, stopping at every scheduled run on
+    the way so each is delivered as it would have been (a jump straight past a run would
+    find it too late to send)."""
+    if clock is None or dispatcher is None:
+        return "⚠ /clock works in `drillbot run --platform console`."
+    if not spec:
+        return f"Console time: {_local(clock.now(), timezone)}. Move it with /clock +1d."
+    target = clock_target(spec, now=clock.now(), timezone=timezone)
+    for _ in range(MAX_RUNS_PER_JUMP):
+        due = await dispatcher.next_due()
+        if due is None or due > target:
+            break
+        clock.set(due)
+        await dispatcher.tick()
+    clock.set(target)
+    await dispatcher.tick()
+    return f"Console time is now {_local(clock.now(), timezone)}."
+
+
+def _local(when, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    local = when.astimezone(ZoneInfo(timezone))
+    return f"{local:%a %d %b %H:%M} {local.tzname()}"
 
 
 def _print(out: TextIO, message: Text) -> None:
