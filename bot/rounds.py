@@ -120,6 +120,7 @@ async def start_mock(service, event: CommandInvoked, who, session: AsyncSession)
     avoid = await _recently_shown(session, who.member_id, now)
     pool = list(await session.scalars(select(Question).where(Question.active.is_(True))))
     picked: list[Question] = []
+    from_company = 0
     for levels, count in service.round_settings.mock_slots:
         fitting = [
             q
@@ -132,6 +133,7 @@ async def start_mock(service, event: CommandInvoked, who, session: AsyncSession)
                 at_company, count=count, weak=weak, avoid=avoid, seed=f"{event.event_id}:{levels}"
             )
             fitting = [q for q in fitting if q not in chosen]
+            from_company += len(chosen)
         else:
             chosen = []
         chosen += _choose(
@@ -189,6 +191,16 @@ async def start_mock(service, event: CommandInvoked, who, session: AsyncSession)
         "out loud within its time budget, open the model answer, then grade yourself. "
         "/mock status shows your progress; /mock abandon ends the round."
     )
+    if company and from_company == 0:
+        where = f" in {track}" if track else ""
+        intro = (
+            f"No questions{where} are tagged with {company}, so this round is drawn from "
+            f"the whole bank{where}.\n" + intro
+        )
+    elif company:
+        intro = (
+            f"{from_company} of the {len(picked)} questions are tagged with {company}.\n" + intro
+        )
     return _start_sender(service, event, intro, post_ids)
 
 

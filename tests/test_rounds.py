@@ -180,4 +180,13 @@ async def test_a_quickfire_round_warns_a_minute_before_its_end(team: Harness) ->
 async def test_mock_for_a_company_prefers_its_questions(team: Harness) -> None:
     await team.command("mock", company="deepmind")
     cards = team.port.cards()
-    assert any("deepmind" in card.companies for card in cards)
+    tagged = sum(1 for card in cards if "deepmind" in card.companies)
+    assert tagged > 0
+    intro = next(t for t in team.port.texts() if "Mock interview" in t)
+    assert intro.startswith(f"{tagged} of the {len(cards)} questions are tagged with deepmind.")
+
+
+async def test_a_mock_for_a_company_with_no_questions_says_so(team: Harness) -> None:
+    await team.command("mock", company="nosuchco")
+    intro = next(t for t in team.port.texts() if "Mock interview" in t)
+    assert intro.startswith("No questions are tagged with nosuchco, so this round is drawn")
