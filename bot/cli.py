@@ -538,11 +538,9 @@ async def _leaderboard(settings: Settings, team_ref: str, week: str, as_json: bo
         async with transaction(app.sessions) as session:
             teams = list(await session.scalars(select(Team).where(Team.external_id == team_ref)))
             if len(teams) != 1:
-                known = ", ".join(
-                    sorted(t.external_id for t in await session.scalars(select(Team)))
-                )
+                everyone = await session.execute(select(Team.external_id, Team.name))
                 reason = "no team" if not teams else "several teams"
-                _fail(f"{reason} with id {team_ref!r} (known: {known or 'none yet'})", EXIT_BANK)
+                _fail(f"{reason} with id {team_ref!r}; {_known(everyone.all())}", EXIT_BANK)
             team = teams[0]
             label = resolve_week(week, now=datetime.now(UTC), timezone=team.timezone)
             board = await leaderboard(session, team_id=team.id, week=label, timezone=team.timezone)
@@ -595,6 +593,15 @@ def export_command(
     _export(settings, member_ref, fmt, team_ref)
 
 
+def _known(rows, *, limit: int = 20) -> str:
+    """`known ids: you (You), U123 (Ana)`: what to type instead, with the names chat shows."""
+    if not rows:
+        return "none yet"
+    named = sorted(f"{ref} ({name})" if name and name != ref else ref for ref, name in rows)
+    more = f" and {len(named) - limit} more" if len(named) > limit else ""
+    return f"known ids: {', '.join(named[:limit])}{more}"
+
+
 @_async
 async def _export(settings: Settings, member_ref: str, fmt: str, team_ref: str | None) -> None:
     from sqlalchemy import select
@@ -614,7 +621,8 @@ async def _export(settings: Settings, member_ref: str, fmt: str, team_ref: str |
             members = list(await session.scalars(query))
             if len(members) != 1:
                 reason = "no member" if not members else "several members (add --team)"
-                _fail(f"{reason} with id {member_ref!r}", EXIT_BANK)
+                everyone = await session.execute(select(Member.external_id, Member.display_name))
+                _fail(f"{reason} with id {member_ref!r}; {_known(everyone.all())}", EXIT_BANK)
             data = await export_member(session, member_id=members[0].id)
     finally:
         await app.close()

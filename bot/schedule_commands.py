@@ -210,6 +210,7 @@ async def show_settings(service, event: CommandInvoked, who, session: AsyncSessi
         f"Your timezone: {who.timezone} (the times drillbot shows you are in it; "
         "/drillbot subscribe with a zone changes it)."
     )
+    lines.append(f"Your member id: {who.actor.user_ref} (what an admin's drillbot export asks).")
     if not event.conversation.is_dm:
         lines.append(describe_channel(await _channel(session, who, event, create=False)))
     return service.reply_later(event, Text(text="\n".join(lines)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from pathlib import Path
@@ -221,3 +222,20 @@ def test_the_clock_command_brings_tomorrows_drill_now(tmp_path: Path) -> None:
     assert "⚠ usage: /clock [+1d | +3h" in out
     db = tmp_path / "drillbot.db"
     assert query(db, "select count(*) from posts where kind = 'dm' and status = 'sent'") == [(4,)]
+
+
+def test_a_member_finds_their_id_and_the_cli_names_the_known_ones(tmp_path: Path) -> None:
+    result = drillbot("run", cwd=tmp_path, stdin="/drill 1\nreact 1 lean\n/drillbot settings\n")
+    assert result.returncode == 0, result.stderr
+    assert "Your member id: you" in result.stdout
+
+    wrong = drillbot("export", "--member", "You", cwd=tmp_path)
+    assert wrong.returncode != 0
+    assert "no member with id 'You'; known ids: you (You)" in wrong.stderr
+    assert "Traceback" not in wrong.stderr
+    right = drillbot("export", "--member", "you", cwd=tmp_path)
+    assert right.returncode == 0, right.stderr
+    assert json.loads(right.stdout)["grades"][0]["grade"] == "lean"
+
+    board = drillbot("leaderboard", "--team", "Study group", cwd=tmp_path)
+    assert "known ids: console (Study group)" in board.stderr
