@@ -40,9 +40,10 @@ def _settings(ctx: click.Context, database_url: str | None = None) -> Settings:
         settings = load_settings(ctx.obj["config"], database_url=database_url)
     except ConfigError as error:
         _fail(str(error), EXIT_CONFIG)
-    configure_logging(
-        level=ctx.obj.get("log_level") or settings.log_level, fmt=ctx.obj["log_format"]
-    )
+    # A report (plan, export, leaderboard...) prints its own output: only warnings go
+    # above it unless asked for; a running bot logs at the configured level.
+    default = settings.log_level if ctx.command.name == "run" else "WARNING"
+    configure_logging(level=ctx.obj.get("log_level") or default, fmt=ctx.obj["log_format"])
     return settings
 
 

@@ -100,3 +100,7 @@ def test_plan_command_prints_json(tmp_path: Path) -> None:
     assert plan["date"] == "2026-12-01"
     (run,) = plan["runs"]
     assert run["utc_time"] == "2026-12-01 08:00Z" and len(run["questions"]) == 4
+    table = run_drillbot("plan", "--date", "2026-12-01", cwd=tmp_path)
+    assert table.returncode == 0 and "INFO" not in table.stderr  # no log line above it
+    logged = run_drillbot("--log-level", "INFO", "plan", "--date", "2026-12-01", cwd=tmp_path)
+    assert "INFO bot.service: bank: 276 questions" in logged.stderr  # when asked for
