@@ -823,3 +823,13 @@ async def sharded_fake_discord_fixture() -> AsyncIterator[FakeDiscord]:
         yield fake
     finally:
         await fake.close()
+
+
+@pytest.fixture(name="running")
+async def running_bot_fixture(fake: FakeDiscord, database_url: str) -> AsyncIterator[RunningBot]:
+    """The `running` fixture: drillbot's Discord runner against `fake`, stopped after."""
+    running = await run_bot(fake, database_url=database_url)
+    try:
+        yield running
+    finally:
+        await running.stop()

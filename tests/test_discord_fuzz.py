@@ -10,10 +10,8 @@ ordinary reaction still grades the card.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +22,7 @@ from tests.discord_fakes import (
     RunningBot,
     fake_discord_fixture,  # noqa: F401  (a fixture)
     load_fixture,
-    run_bot,
+    running_bot_fixture,  # noqa: F401  (a fixture)
 )
 from tests.test_discord_gateway import ANA, drill_in_dm, grades, react, texts
 
@@ -45,15 +43,6 @@ FIXTURES = (
     "interaction_create_command_dm",
     "interaction_create_command_guild",
 )
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, database_url: str) -> AsyncIterator[RunningBot]:
-    running = await run_bot(fake, database_url=database_url)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 def recorded(name: str) -> dict[str, Any]:

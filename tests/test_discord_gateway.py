@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -34,6 +33,7 @@ from tests.discord_fakes import (
     RunningBot,
     fake_discord_fixture,  # noqa: F401  (a fixture)
     run_bot,
+    running_bot_fixture,  # noqa: F401  (a fixture)
     sharded_fake_discord_fixture,  # noqa: F401  (a fixture)
 )
 
@@ -45,15 +45,6 @@ DEFERRED_WITH_SOURCE, DEFERRED_UPDATE, MESSAGE_WITH_SOURCE = 5, 6, 4
 EPHEMERAL = 64
 
 _tokens = itertools.count(1)
-
-
-@pytest.fixture
-async def running(fake: FakeDiscord, database_url: str) -> AsyncIterator[RunningBot]:
-    running = await run_bot(fake, database_url=database_url)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 # ---- helpers: a member using Discord -----------------------------------------------------
